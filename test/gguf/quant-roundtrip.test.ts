@@ -15,6 +15,8 @@ import {
   dequantizeRow,
   dequantizeTensor,
   f16ToF32,
+  getBlockDequantizer,
+  getBlockQuantizer,
   quantizeRow,
   quantizeTensor,
   rowBytes,
@@ -253,6 +255,22 @@ describe('entry points', () => {
       assert.equal(dequantizeTensor(type, q, rows, len, into), into);
       assert.deepEqual(into.subarray(0, rows * len), y);
     }
+  });
+
+  test('block-level functions work at offsets inside larger buffers', () => {
+    for (const type of QUANTIZABLE_TYPES) {
+      const bs = blockSize(type) === 1 ? 32 : blockSize(type);
+      const x = normalRow(3 * bs, 31);
+      const whole = quantizeTensor(type, x, 1, 3 * bs);
+      const tb = rowBytes(type, bs);
+      const out = new Uint8Array(3 * tb + 10);
+      getBlockQuantizer(type)!(x, bs, out, 7, 2 * bs / blockSize(type));
+      assert.deepEqual(out.subarray(7, 7 + 2 * tb), whole.subarray(tb), typeName(type));
+      const y = new Float32Array(3 * bs + 5);
+      getBlockDequantizer(type)!(out, 7, y, 5, 2 * bs / blockSize(type));
+      assert.deepEqual(y.subarray(5, 5 + 2 * bs), dequantizeTensor(type, whole, 1, 3 * bs).subarray(bs));
+    }
+    assert.equal(getBlockDequantizer(GGMLType.Q8_1), undefined);
   });
 
   test('unaligned sources, offset views and longer buffers give the same results', () => {

@@ -119,6 +119,19 @@ export function rowBytes(type: number, n: number): number {
   return bytes;
 }
 
+/**
+ * The block-level decoder for `type` (offsets in bytes / elements, count in blocks), for callers that
+ * stream through a large buffer without making subarrays; undefined when the type is not supported.
+ */
+export function getBlockDequantizer(type: number): BlockDequantizer | undefined {
+  return DEQUANTIZERS.get(type);
+}
+
+/** The block-level reference quantizer for `type`; undefined when the type is not supported. */
+export function getBlockQuantizer(type: number): BlockQuantizer | undefined {
+  return QUANTIZERS.get(type);
+}
+
 function check(type: GGMLType, what: string, n: number, bytesHave: number, floatsHave: number, supported: boolean): number {
   if (!supported) throw new Error(`${what} is not implemented for ggml type ${typeName(type)}`);
   const bytes = rowBytes(type, n);
