@@ -93,6 +93,7 @@ export class ReasoningParser {
         continue;
       }
       if (call >= 0) {
+        // The newline before the call goes too, so reasoning reads the same whichever tag ended it.
         emit('reasoning', dropOneNewline(this.buf.slice(0, call)));
         this.buf = this.buf.slice(call);
         this.mode = 'content';

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { ChatMessageSchema, parseChatMessages, parseToolDefinitions } from '../../src/format/messages.js';
+import { ChatMessageSchema, parseChatMessages, parseToolDefinitions, type ChatMessage } from '../../src/format/messages.js';
+import { renderChat } from '../../src/format/chat-template.js';
 
 test('an OpenAI conversation validates', () => {
   const messages = parseChatMessages([
@@ -47,4 +48,15 @@ test('tool definitions come back as the caller sent them', () => {
   assert.throws(() => parseToolDefinitions([{ type: 'function', function: { name: 'has space' } }]));
   assert.throws(() => parseToolDefinitions([{ type: 'function', function: { name: 'a<b' } }]));
   assert.throws(() => parseToolDefinitions([{ type: 'custom', function: { name: 'f' } }]));
+});
+
+test('validated messages render like the raw ones', () => {
+  const raw = [
+    { role: 'user', content: 'Q', name: 'n' },
+    { role: 'assistant', content: null, reasoning: 'r', tool_calls: [{ type: 'function', function: { name: 'f', arguments: '{"x": 1.0}' } }], extra: 1 },
+    { role: 'tool', content: [{ type: 'text', text: 'ok' }] },
+  ];
+  const validated: ChatMessage[] = parseChatMessages(raw);
+  assert.equal(renderChat(validated), renderChat(raw as never));
+  assert.match(renderChat(validated), /<think>\nr\n<\/think>\n<tool_call>\n<function=f>\n<parameter=x>\n1\.0\n/);
 });
