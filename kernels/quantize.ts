@@ -1,0 +1,127 @@
+// Activation quantization, done the way llama.cpp's CPU backend does it before every product with a
+// quantized weight, so that stepflash rounds the same activations to the same integers.
+
+// IEEE binary16, round to nearest even (what F16C's vcvtps2ph does).
+@inline export function f32_to_f16_bits(f: f32): u32 {
+  const x = reinterpret<u32>(f);
+  const sign = (x >> 16) & 0x8000;
+  const e = <i32>((x >> 23) & 0xff);
+  let m = x & 0x7fffff;
+  if (e == 0xff) return sign | 0x7c00 | (m != 0 ? 0x200 : 0);
+  const e16 = e - 112;
+  if (e16 >= 0x1f) return sign | 0x7c00;
+  if (e16 <= 0) {
+    if (e16 < -10) return sign;
+    m |= 0x800000;
+    const shift = <u32>(14 - e16);
+    let half = m >> shift;
+    const rem = m & ((<u32>1 << shift) - 1);
+    const halfway = <u32>1 << (shift - 1);
+    if (rem > halfway || (rem == halfway && (half & 1) != 0)) half++;
+    return sign | half;
+  }
+  let h = (<u32>e16 << 10) | (m >> 13);
+  const rem = m & 0x1fff;
+  if (rem > 0x1000 || (rem == 0x1000 && (h & 1) != 0)) h++;
+  return sign | h;
+}
+
+@inline export function f16_bits_to_f32(h: u32): f32 {
+  const sign = (h & 0x8000) << 16;
+  const e = (h >> 10) & 0x1f;
+  const m = h & 0x3ff;
+  if (e == 0) {
+    const v = <f32>m * 5.9604644775390625e-8;
+    return sign != 0 ? -v : v;
+  }
+  if (e == 31) return reinterpret<f32>(sign | 0x7f800000 | (m << 13));
+  return reinterpret<f32>(sign | ((e + 112) << 23) | (m << 13));
+}
+
+@inline function round_f16(f: f32): f32 {
+  return f16_bits_to_f32(f32_to_f16_bits(f));
+}
+
+/** Q8_0 activations: per 32 values, d = amax/127 (kept as f16), q = round-half-even(x * 127/amax). */
+export function quantize_q8_0(x: usize, n: i32, qs: usize, d: usize): void {
+  const nb = n >> 5;
+  const signMask = i32x4.splat(0x7fffffff);
+  for (let b = 0; b < nb; b++) {
+    const xb = x + (<usize>b << 7);
+    let m = v128.and(v128.load(xb), signMask);
+    for (let i = 16; i < 128; i += 16) m = f32x4.max(m, v128.and(v128.load(xb + i), signMask));
+    const amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+    const dv: f32 = amax / 127.0;
+    store<f32>(d + (<usize>b << 2), round_f16(dv));
+    const id: f32 = amax != 0 ? <f32>127.0 / amax : 0;
+    const idv = f32x4.splat(id);
+    const qb = qs + (<usize>b << 5);
+    for (let i = 0; i < 32; i += 8) {
+      const a = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xb + (<usize>i << 2)), idv)));
+      const c = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xb + (<usize>i << 2) + 16), idv)));
+      const s16 = i16x8.narrow_i32x4_s(a, c);
+      v128.store64_lane(qb + <usize>i, i8x16.narrow_i16x8_s(s16, s16), 0);
+    }
+  }
+}
+
+/** x <- dequant(quant_q8_0(x)), for products computed on dequantized weights. */
+export function fake_quant_q8_0(x: usize, n: i32, tmpq: usize, tmpd: usize): void {
+  quantize_q8_0(x, n, tmpq, tmpd);
+  const nb = n >> 5;
+  for (let b = 0; b < nb; b++) {
+    const dv = load<f32>(tmpd + (<usize>b << 2));
+    for (let i = 0; i < 32; i++) {
+      const j = (b << 5) + i;
+      store<f32>(x + (<usize>j << 2), dv * <f32>load<i8>(tmpq + <usize>j));
+    }
+  }
+}
+
+/** x <- dequant(quant_q8_K(x)): llama.cpp's reference Q8_K (256 values, d = max/-127 as f32). */
+export function fake_quant_q8_K(x: usize, n: i32): void {
+  const nb = n >> 8;
+  for (let b = 0; b < nb; b++) {
+    const xb = x + (<usize>b << 10);
+    let mx: f32 = 0;
+    let amax: f32 = 0;
+    for (let j = 0; j < 256; j++) {
+      const v = load<f32>(xb + (<usize>j << 2));
+      const ax = abs(v);
+      if (ax > amax) {
+        amax = ax;
+        mx = v;
+      }
+    }
+    if (amax == 0) {
+      for (let j = 0; j < 256; j++) store<f32>(xb + (<usize>j << 2), 0);
+      continue;
+    }
+    const iscale: f32 = <f32>-127.0 / mx;
+    const dv: f32 = <f32>1.0 / iscale;
+    for (let j = 0; j < 256; j++) {
+      let q = <i32>nearest<f32>(iscale * load<f32>(xb + (<usize>j << 2)));
+      if (q > 127) q = 127;
+      store<f32>(xb + (<usize>j << 2), dv * <f32>q);
+    }
+  }
+}
+
+/** Rounds values to f16 in place (the activations of a product with an F16 weight). */
+export function round_to_f16(x: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const p = x + (<usize>i << 2);
+    store<f32>(p, round_f16(load<f32>(p)));
+  }
+}
+
+/** Rounds values to bf16 in place, round to nearest even (ggml_compute_fp32_to_bf16). */
+export function round_to_bf16(x: usize, n: i32): void {
+  for (let i = 0; i < n; i++) {
+    const p = x + (<usize>i << 2);
+    let u = load<u32>(p);
+    if ((u & 0x7fffffff) > 0x7f800000) u = (u >> 16 | 64) << 16;
+    else u = ((u + (0x7fff + ((u >> 16) & 1))) >> 16) << 16;
+    store<u32>(p, u);
+  }
+}

@@ -1,0 +1,77 @@
+// The narrow interface between the model and its compute backend. The model's forward pass is written
+// against these operations only; a backend owns where tensors live (wasm memory on the CPU, GPU buffers
+// with WebGPU) and how each operation is computed.
+import type { GGMLType } from '../gguf/ggml-types.js';
+
+/** A run of f32 values in backend memory. */
+export interface Tensor {
+  readonly ptr: number;
+  readonly size: number;
+}
+
+/** A weight matrix [rows (outputs)][cols (inputs)] held in the backend's own layout. */
+export interface Matrix {
+  readonly rows: number;
+  readonly cols: number;
+  /** The GGUF type it was loaded from. */
+  readonly type: GGMLType;
+  /** Bytes it occupies in backend memory. */
+  readonly bytes: number;
+}
+
+/** Where a matrix's GGUF bytes come from: rows are read in pieces so no whole tensor is ever buffered. */
+export interface MatrixSource {
+  readonly name: string;
+  readonly type: GGMLType;
+  readonly rows: number;
+  readonly cols: number;
+  /** GGUF bytes of rows [r0, r0 + n). */
+  readRows(r0: number, n: number): Uint8Array;
+}
+
+export interface Backend {
+  readonly name: string;
+
+  uploadMatrix(src: MatrixSource): Matrix;
+  uploadVector(data: Float32Array): Tensor;
+  /** Persistent allocation (weights, caches), zero-filled. */
+  alloc(size: number): Tensor;
+  /** Scratch allocation valid until the next resetTemp(). */
+  temp(size: number): Tensor;
+  resetTemp(): void;
+  /** A view of a tensor's values; valid until the next allocation. */
+  view(t: Tensor): Float32Array;
+  /** Bytes of backend memory in use. */
+  memoryBytes(): number;
+
+  /** y[t] = W x[t] for nt tokens: x is [nt][W.cols], y is [nt][W.rows]. */
+  matmul(y: Tensor, w: Matrix, x: Tensor, nt: number): void;
+  /** Row-wise RMS normalisation over rows of `dim`, times w when given. */
+  rmsNorm(y: Tensor, x: Tensor, w: Tensor | null, nrows: number, dim: number, eps: number): void;
+  /** Rotary embedding in place; cs holds (cos, sin) per token and rotated pair. */
+  rope(x: Tensor, nt: number, nHeads: number, headDim: number, nRot: number, neox: boolean, cs: Float32Array): void;
+  /**
+   * Causal attention of nt queries at positions pos0.. over a ring cache of `cap` positions (position p at
+   * slot p % cap) holding nKv heads per position; window > 0 limits each query to its last `window` keys.
+   */
+  attention(o: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, nt: number, pos0: number, nHead: number, nKv: number, headDim: number, cap: number, window: number, scale: number): void;
+  /** Copies n values. */
+  copy(dst: Tensor, src: Tensor, n: number): void;
+  /** y = a + b over n values. */
+  add(y: Tensor, a: Tensor, b: Tensor, n: number): void;
+  /** y += s * x over n values. */
+  addScaled(y: Tensor, x: Tensor, s: number, n: number): void;
+  /**
+   * y = silu(g) * u over n values. With limit > 0, Step 3.5's clamped form ("SwigluStep"):
+   * min(silu(g), limit) * clamp(u, -limit, limit).
+   */
+  swiglu(y: Tensor, g: Tensor, u: Tensor, n: number, limit?: number): void;
+  /** Multiplies each head's block of `headDim` values by sigmoid(gate[h]); x is [nt][nHead*headDim], gate [nt][nHead]. */
+  headGate(x: Tensor, gate: Tensor, nt: number, nHead: number, headDim: number): void;
+}
+
+/** A sub-range of a tensor, in f32 elements. */
+export function slice(t: Tensor, offset: number, size: number): Tensor {
+  if (offset < 0 || size < 0 || offset + size > t.size) throw new RangeError(`slice ${offset}+${size} outside tensor of ${t.size}`);
+  return { ptr: t.ptr + offset * 4, size };
+}

@@ -1,0 +1,191 @@
+// The CPU backend: wasm SIMD kernels over one shared WebAssembly.Memory.
+//
+// Weights are repacked at load into the kernels' layouts: Q8_0 and Q4_0 keep their integer quants
+// (quants contiguous per row, block scales widened to f32 in a separate array) and are multiplied with
+// activations quantized to Q8_0 exactly as llama.cpp's CPU backend quantizes them. Every other type is
+// dequantized to f32 and its activations are rounded the way llama.cpp rounds them for that type (f16,
+// bf16, Q8_0 or Q8_K), which gives the same products up to float summation order.
+import { GGMLType, bytesFor, typeName } from '../../gguf/ggml-types.js';
+import { dequantizeRow, f16ToF32 } from '../../gguf/quant/index.js';
+import type { Backend, Matrix, MatrixSource, Tensor } from '../backend.js';
+import { instantiateKernels, type KernelExports } from './kernels.js';
+import { WasmMemory } from './wasm-memory.js';
+
+type ActivationRounding = 'none' | 'f16' | 'bf16' | 'q8_0' | 'q8_K';
+
+interface CpuMatrix extends Matrix {
+  readonly layout: 'f32' | 'q8_0' | 'q4_0';
+  /** f32 values, or the int8/nibble quants. */
+  readonly qptr: number;
+  /** f32 block scales (q8_0 / q4_0). */
+  readonly dptr: number;
+  readonly rounding: ActivationRounding;
+}
+
+/** Activation rounding llama.cpp applies before a product with a weight of this type (its vec_dot_type). */
+function roundingFor(type: GGMLType): ActivationRounding {
+  switch (type) {
+    case GGMLType.F32: return 'none';
+    case GGMLType.F16: return 'f16';
+    case GGMLType.BF16: return 'bf16';
+    case GGMLType.Q4_0: case GGMLType.Q4_1: case GGMLType.Q5_0: case GGMLType.Q5_1: case GGMLType.Q8_0: return 'q8_0';
+    case GGMLType.Q2_K: case GGMLType.Q3_K: case GGMLType.Q4_K: case GGMLType.Q5_K: case GGMLType.Q6_K: return 'q8_K';
+    default: throw new Error(`weights of type ${typeName(type)} are not supported`);
+  }
+}
+
+const READ_CHUNK = 8 << 20;
+
+export class CpuBackend implements Backend {
+  readonly name = 'cpu-wasm-simd';
+  readonly mem: WasmMemory;
+  readonly k: KernelExports;
+
+  constructor() {
+    this.mem = new WasmMemory();
+    this.k = instantiateKernels(this.mem.memory);
+  }
+
+  // ---- memory -------------------------------------------------------------------------------
+
+  alloc(size: number): Tensor {
+    return this.mem.alloc(size);
+  }
+  temp(size: number): Tensor {
+    return { ptr: this.mem.tempBytes(size * 4), size };
+  }
+  resetTemp(): void {
+    this.mem.resetTemp();
+  }
+  view(t: Tensor): Float32Array {
+    return this.mem.f32(t.ptr, t.size);
+  }
+  memoryBytes(): number {
+    return this.mem.used;
+  }
+  uploadVector(data: Float32Array): Tensor {
+    const t = this.mem.alloc(data.length);
+    this.view(t).set(data);
+    return t;
+  }
+
+  uploadMatrix(src: MatrixSource): Matrix {
+    const { rows, cols, type } = src;
+    const rowBytes = bytesFor(type, cols);
+    if (rowBytes === undefined) throw new Error(`${src.name}: ${cols} columns do not fit type ${typeName(type)}`);
+    const chunkRows = Math.max(1, Math.floor(READ_CHUNK / rowBytes));
+    if (type === GGMLType.Q8_0 || type === GGMLType.Q4_0) {
+      const q8 = type === GGMLType.Q8_0;
+      const nb = cols / 32;
+      const qRowBytes = q8 ? cols : cols / 2;
+      const blockBytes = q8 ? 34 : 18;
+      const qptr = this.mem.allocBytes(rows * qRowBytes);
+      const dptr = this.mem.allocBytes(rows * nb * 4);
+      for (let r0 = 0; r0 < rows; r0 += chunkRows) {
+        const n = Math.min(chunkRows, rows - r0);
+        const raw = src.readRows(r0, n);
+        const qs = this.mem.u8(qptr + r0 * qRowBytes, n * qRowBytes);
+        const ds = this.mem.f32(dptr + r0 * nb * 4, n * nb);
+        for (let b = 0; b < n * nb; b++) {
+          const o = b * blockBytes;
+          ds[b] = f16ToF32(raw[o]! | (raw[o + 1]! << 8));
+          qs.set(raw.subarray(o + 2, o + blockBytes), b * (blockBytes - 2));
+        }
+      }
+      const m: CpuMatrix = { rows, cols, type, bytes: rows * (qRowBytes + nb * 4), layout: q8 ? 'q8_0' : 'q4_0', qptr, dptr, rounding: 'q8_0' };
+      return m;
+    }
+    const rounding = roundingFor(type);
+    const qptr = this.mem.allocBytes(rows * cols * 4);
+    for (let r0 = 0; r0 < rows; r0 += chunkRows) {
+      const n = Math.min(chunkRows, rows - r0);
+      const raw = src.readRows(r0, n);
+      dequantizeRow(type, raw, this.mem.f32(qptr + r0 * cols * 4, n * cols), n * cols);
+    }
+    const m: CpuMatrix = { rows, cols, type, bytes: rows * cols * 4, layout: 'f32', qptr, dptr: 0, rounding };
+    return m;
+  }
+
+  // ---- compute ------------------------------------------------------------------------------
+
+  matmul(y: Tensor, w: Matrix, x: Tensor, nt: number): void {
+    const m = w as CpuMatrix;
+    const k = m.cols;
+    if (x.size < nt * k || y.size < nt * m.rows) throw new RangeError(`matmul: ${nt} tokens do not fit x (${x.size}) or y (${y.size}) for a ${m.rows}x${k} matrix`);
+    if (m.layout === 'q8_0' || m.layout === 'q4_0') {
+      const xq = this.mem.tempBytes(nt * k);
+      const xd = this.mem.tempBytes((nt * k) / 8);
+      this.k.quantize_q8_0(x.ptr, nt * k, xq, xd);
+      if (m.layout === 'q8_0') this.k.matmul_q8_0(m.qptr, m.dptr, xq, xd, y.ptr, k, 0, m.rows, nt, m.rows);
+      else this.k.matmul_q4_0(m.qptr, m.dptr, xq, xd, y.ptr, k, 0, m.rows, nt, m.rows);
+      return;
+    }
+    let xp = x.ptr;
+    if (m.rounding !== 'none') {
+      xp = this.mem.tempBytes(nt * k * 4);
+      this.mem.f32(xp, nt * k).set(this.mem.f32(x.ptr, nt * k));
+      switch (m.rounding) {
+        case 'f16': this.k.round_to_f16(xp, nt * k); break;
+        case 'bf16': this.k.round_to_bf16(xp, nt * k); break;
+        case 'q8_0': this.k.fake_quant_q8_0(xp, nt * k, this.mem.tempBytes(nt * k), this.mem.tempBytes((nt * k) / 8)); break;
+        case 'q8_K': this.k.fake_quant_q8_K(xp, nt * k); break;
+      }
+    }
+    this.k.matmul_f32(m.qptr, xp, y.ptr, k, 0, m.rows, nt, m.rows);
+  }
+
+  rmsNorm(y: Tensor, x: Tensor, w: Tensor | null, nrows: number, dim: number, eps: number): void {
+    this.k.rms_norm(x.ptr, w ? w.ptr : 0, y.ptr, nrows, dim, eps);
+  }
+
+  rope(x: Tensor, nt: number, nHeads: number, headDim: number, nRot: number, neox: boolean, cs: Float32Array): void {
+    const p = this.mem.tempBytes(cs.length * 4);
+    this.mem.f32(p, cs.length).set(cs);
+    this.k.rope(x.ptr, nt, nHeads, headDim, nRot, neox ? 1 : 0, p);
+  }
+
+  attention(o: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, nt: number, pos0: number, nHead: number, nKv: number, headDim: number, cap: number, window: number, scale: number): void {
+    const maxKeys = window > 0 ? Math.min(window, pos0 + nt) : pos0 + nt;
+    const scores = this.mem.tempBytes(maxKeys * 4);
+    this.k.attention(q.ptr, kCache.ptr, vCache.ptr, o.ptr, nt, pos0, nHead, nKv, headDim, cap, window, scale, scores);
+  }
+
+  copy(dst: Tensor, src: Tensor, n: number): void {
+    this.mem.f32(dst.ptr, n).set(this.mem.f32(src.ptr, n));
+  }
+
+  add(y: Tensor, a: Tensor, b: Tensor, n: number): void {
+    const Y = this.mem.f32(y.ptr, n), A = this.mem.f32(a.ptr, n), B = this.mem.f32(b.ptr, n);
+    for (let i = 0; i < n; i++) Y[i] = A[i]! + B[i]!;
+  }
+
+  addScaled(y: Tensor, x: Tensor, s: number, n: number): void {
+    const Y = this.mem.f32(y.ptr, n), X = this.mem.f32(x.ptr, n);
+    const sf = Math.fround(s);
+    for (let i = 0; i < n; i++) Y[i] = Y[i]! + Math.fround(X[i]! * sf);
+  }
+
+  swiglu(y: Tensor, g: Tensor, u: Tensor, n: number, limit = 0): void {
+    const Y = this.mem.f32(y.ptr, n), G = this.mem.f32(g.ptr, n), U = this.mem.f32(u.ptr, n);
+    if (!(limit > 0)) {
+      for (let i = 0; i < n; i++) {
+        const gv = G[i]!;
+        Y[i] = (gv / (1 + Math.exp(-gv))) * U[i]!;
+      }
+      return;
+    }
+    for (let i = 0; i < n; i++) {
+      const gv = G[i]!;
+      Y[i] = Math.min(gv / (1 + Math.exp(-gv)), limit) * Math.min(Math.max(U[i]!, -limit), limit);
+    }
+  }
+
+  headGate(x: Tensor, gate: Tensor, nt: number, nHead: number, headDim: number): void {
+    const X = this.mem.f32(x.ptr, nt * nHead * headDim), G = this.mem.f32(gate.ptr, nt * nHead);
+    for (let h = 0; h < nt * nHead; h++) {
+      const s = Math.fround(1 / (1 + Math.exp(-G[h]!)));
+      const base = h * headDim;
+      for (let i = 0; i < headDim; i++) X[base + i] = X[base + i]! * s;
+    }
+  }
+}

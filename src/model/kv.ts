@@ -1,0 +1,20 @@
+// What the forward pass needs from a key/value cache. The engine allocates and manages caches; the model
+// only writes each new position's keys and values and attends over them.
+import type { Tensor } from '../backend/backend.js';
+
+export interface LayerKV {
+  /** [capacity][nKv * headDim] keys; position p lives in slot p % capacity. */
+  readonly k: Tensor;
+  readonly v: Tensor;
+  /** Slots held: the whole context on full-attention layers, window + batch on sliding layers. */
+  readonly capacity: number;
+}
+
+export interface SequenceKV {
+  /** One entry per trunk layer. */
+  readonly layers: readonly LayerKV[];
+  /** Positions already in the cache; the next token goes to this position. */
+  length: number;
+  /** Largest position count this sequence may reach. */
+  readonly maxLength: number;
+}

@@ -1,0 +1,35 @@
+// Opening a model file: GGUF header -> configuration -> weights in a backend -> a runnable model.
+import type { Backend } from '../backend/backend.js';
+import { CpuBackend } from '../backend/cpu/cpu-backend.js';
+import { GGUFFile } from '../gguf/reader.js';
+import { configFromMetadata } from './config.js';
+import { Step35Model } from './step35.js';
+import { loadWeights, type LoadProgress } from './weights.js';
+
+export interface LoadOptions {
+  readonly backend?: Backend;
+  readonly onProgress?: LoadProgress;
+  readonly maxBatch?: number;
+}
+
+export interface LoadedModel {
+  readonly model: Step35Model;
+  readonly file: GGUFFile;
+  readonly loadMs: number;
+  close(): void;
+}
+
+export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
+  const t0 = performance.now();
+  const file = GGUFFile.open(path);
+  try {
+    const config = configFromMetadata(file.metadata, (n) => file.tensor(n) !== undefined);
+    const backend = opts.backend ?? new CpuBackend();
+    const weights = loadWeights(file, config, backend, opts.onProgress);
+    const model = new Step35Model(config, weights, backend, file, opts.maxBatch);
+    return { model, file, loadMs: performance.now() - t0, close: () => file.close() };
+  } catch (e) {
+    file.close();
+    throw e;
+  }
+}

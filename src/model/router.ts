@@ -1,0 +1,55 @@
+// MoE routing: which experts each token uses and with what weight (llama.cpp build_moe_ffn semantics).
+import type { ModelConfig } from './config.js';
+
+export interface Routing {
+  /** [nt][k] expert ids, best first. */
+  readonly experts: Int32Array;
+  /** [nt][k] combine weights. */
+  readonly weights: Float32Array;
+  readonly k: number;
+}
+
+/**
+ * Scores = sigmoid(logits) (or softmax); experts are chosen by score + bias (the bias only steers the
+ * choice); their unbiased scores are renormalised to sum to one when configured, then scaled.
+ */
+export function routeTokens(logits: Float32Array, nt: number, cfg: ModelConfig, bias: Float32Array | null): Routing {
+  const E = cfg.nExpert;
+  const K = cfg.nExpertUsed;
+  const f = Math.fround;
+  const experts = new Int32Array(nt * K);
+  const weights = new Float32Array(nt * K);
+  const probs = new Float32Array(E);
+  const sel = new Float32Array(E);
+  const order = new Int32Array(E);
+  for (let t = 0; t < nt; t++) {
+    const row = logits.subarray(t * E, (t + 1) * E);
+    if (cfg.gating === 'sigmoid') {
+      for (let e = 0; e < E; e++) probs[e] = 1 / (1 + Math.exp(-row[e]!));
+    } else {
+      let mx = -Infinity;
+      for (let e = 0; e < E; e++) mx = Math.max(mx, row[e]!);
+      let sum = 0;
+      for (let e = 0; e < E; e++) sum += probs[e] = Math.exp(row[e]! - mx);
+      for (let e = 0; e < E; e++) probs[e] = probs[e]! / sum;
+    }
+    for (let e = 0; e < E; e++) {
+      sel[e] = bias ? f(probs[e]! + bias[e]!) : probs[e]!;
+      order[e] = e;
+    }
+    order.sort((a, b) => sel[b]! - sel[a]! || a - b);
+    let sum = 0;
+    for (let j = 0; j < K; j++) {
+      const e = order[j]!;
+      experts[t * K + j] = e;
+      weights[t * K + j] = probs[e]!;
+      sum = f(sum + probs[e]!);
+    }
+    if (cfg.expertWeightsNorm) {
+      const denom = Math.max(sum, 6.103515625e-5);
+      for (let j = 0; j < K; j++) weights[t * K + j] = f(weights[t * K + j]! / denom);
+    }
+    if (cfg.expertWeightsScale !== 1) for (let j = 0; j < K; j++) weights[t * K + j] = f(weights[t * K + j]! * cfg.expertWeightsScale);
+  }
+  return { experts, weights, k: K };
+}
