@@ -4,60 +4,73 @@
 // Tokens are processed four at a time so that each weight row is loaded once per four tokens.
 
 // ---- f32 weights -------------------------------------------------------------------------------
+//
 
-@inline function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+// llama.cpp multiplies f32 weights with its tinyBLAS GEMM when the row length is a multiple of 16 (16 FMA
+// lanes over the row, then _mm512_reduce_add_ps) and with ggml_vec_dot_f32 otherwise; both orders are
+// reproduced here, with the FMA evaluated exactly in f64 and rounded once.
+@inline function fmaRow16(w: usize, x: usize, k: i32, lanes: usize): void {
+  for (let l = 0; l < 16; l += 4) v128.store(lanes + (<usize>l << 2), f32x4.splat(0));
+  for (let i = 0; i < k; i += 16) {
+    for (let l = 0; l < 16; l += 2) {
+      const o = <usize>(i + l) << 2;
+      const lp = lanes + (<usize>l << 2);
+      const a = f64x2.promote_low_f32x4(v128.load64_zero(lp));
+      const p = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(w + o)), f64x2.promote_low_f32x4(v128.load64_zero(x + o)));
+      v128.store64_lane(lp, f32x4.demote_f64x2_zero(f64x2.add(p, a)), 0);
+    }
+  }
 }
 
-export function matmul_f32(w: usize, x: usize, y: usize, k: i32, r0: i32, r1: i32, nt: i32, ldy: i32): void {
-  const kv = k & ~3;
+@inline function reduce16f(p: usize): f32 {
+  const lo = f32x4.add(v128.load(p, 32), v128.load(p));
+  const hi = f32x4.add(v128.load(p, 48), v128.load(p, 16));
+  const t6 = f32x4.add(hi, lo);
+  return (f32x4.extract_lane(t6, 0) + f32x4.extract_lane(t6, 2)) + (f32x4.extract_lane(t6, 1) + f32x4.extract_lane(t6, 3));
+}
+
+/** ggml_vec_dot_f32 (AVX-512): 4x16 FMA lanes over 64-element steps, reduced, then a scalar tail. */
+@inline function vecDotF32(x: usize, y: usize, n: i32, lanes: usize): f32 {
+  const np = n & ~63;
+  let sumf: f32 = 0;
+  if (np > 0) {
+    for (let i = 0; i < 64; i += 4) v128.store(lanes + (<usize>i << 2), f32x4.splat(0));
+    for (let i = 0; i < np; i += 64) {
+      for (let j = 0; j < 64; j += 2) {
+        const o = <usize>(i + j) << 2;
+        const lp = lanes + (<usize>j << 2);
+        const a = f64x2.promote_low_f32x4(v128.load64_zero(lp));
+        const p = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(x + o)), f64x2.promote_low_f32x4(v128.load64_zero(y + o)));
+        v128.store64_lane(lp, f32x4.demote_f64x2_zero(f64x2.add(p, a)), 0);
+      }
+    }
+    for (let l = 0; l < 16; l += 4) {
+      const o = <usize>l << 2;
+      const s02 = f32x4.add(v128.load(lanes + o), v128.load(lanes + o + 128));
+      const s13 = f32x4.add(v128.load(lanes + o + 64), v128.load(lanes + o + 192));
+      v128.store(lanes + o, f32x4.add(s02, s13));
+    }
+    sumf = reduce16f(lanes);
+  }
+  for (let i = np; i < n; i++) sumf += load<f32>(x + (<usize>i << 2)) * load<f32>(y + (<usize>i << 2));
+  return sumf;
+}
+
+/** lanes: scratch for 64 floats. */
+export function matmul_f32(w: usize, x: usize, y: usize, k: i32, r0: i32, r1: i32, nt: i32, ldy: i32, lanes: usize): void {
   const rowBytes = <usize>k << 2;
+  const gemm = (k & 15) == 0;
   for (let r = r0; r < r1; r++) {
     const wr = w + <usize>r * rowBytes;
-    let t = 0;
-    for (; t + 4 <= nt; t += 4) {
-      const x0 = x + <usize>t * rowBytes;
-      const x1 = x0 + rowBytes;
-      const x2 = x1 + rowBytes;
-      const x3 = x2 + rowBytes;
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-      for (let i = 0; i < kv; i += 4) {
-        const o = <usize>i << 2;
-        const wv = v128.load(wr + o);
-        a0 = f32x4.add(a0, f32x4.mul(wv, v128.load(x0 + o)));
-        a1 = f32x4.add(a1, f32x4.mul(wv, v128.load(x1 + o)));
-        a2 = f32x4.add(a2, f32x4.mul(wv, v128.load(x2 + o)));
-        a3 = f32x4.add(a3, f32x4.mul(wv, v128.load(x3 + o)));
+    for (let t = 0; t < nt; t++) {
+      const xt = x + <usize>t * rowBytes;
+      let s: f32;
+      if (gemm) {
+        fmaRow16(wr, xt, k, lanes);
+        s = reduce16f(lanes);
+      } else {
+        s = vecDotF32(wr, xt, k, lanes);
       }
-      let s0 = hsum(a0), s1 = hsum(a1), s2 = hsum(a2), s3 = hsum(a3);
-      for (let i = kv; i < k; i++) {
-        const o = <usize>i << 2;
-        const wv = load<f32>(wr + o);
-        s0 += wv * load<f32>(x0 + o);
-        s1 += wv * load<f32>(x1 + o);
-        s2 += wv * load<f32>(x2 + o);
-        s3 += wv * load<f32>(x3 + o);
-      }
-      store<f32>(y + ((<usize>t * ldy + r) << 2), s0);
-      store<f32>(y + ((<usize>(t + 1) * ldy + r) << 2), s1);
-      store<f32>(y + ((<usize>(t + 2) * ldy + r) << 2), s2);
-      store<f32>(y + ((<usize>(t + 3) * ldy + r) << 2), s3);
-    }
-    for (; t < nt; t++) {
-      const x0 = x + <usize>t * rowBytes;
-      let a0 = f32x4.splat(0), a1 = f32x4.splat(0);
-      let i = 0;
-      for (; i + 8 <= kv; i += 8) {
-        const o = <usize>i << 2;
-        a0 = f32x4.add(a0, f32x4.mul(v128.load(wr + o), v128.load(x0 + o)));
-        a1 = f32x4.add(a1, f32x4.mul(v128.load(wr + o + 16), v128.load(x0 + o + 16)));
-      }
-      for (; i < kv; i += 4) {
-        const o = <usize>i << 2;
-        a0 = f32x4.add(a0, f32x4.mul(v128.load(wr + o), v128.load(x0 + o)));
-      }
-      let s = hsum(f32x4.add(a0, a1));
-      for (let j = kv; j < k; j++) s += load<f32>(wr + (<usize>j << 2)) * load<f32>(x0 + (<usize>j << 2));
       store<f32>(y + ((<usize>t * ldy + r) << 2), s);
     }
   }
@@ -95,6 +108,33 @@ export function matmul_f32(w: usize, x: usize, y: usize, k: i32, r0: i32, r1: i3
 }
 
 // ---- Q8_0 weights: qs int8[rows][k], d f32[rows][k/32]; activations xq int8[nt][k], xd f32[nt][k/32] ----
+//
+// The sum is accumulated exactly the way llama.cpp's x86 ggml_vec_dot_q8_0_q8_0 does it, so that both
+// engines produce the same float for the same integers: eight lanes, lane l holding the integer dot of
+// elements 4l..4l+3 of every block, each block added as fma(d_w*d_x, lane, acc) with a single rounding,
+// then the lanes reduced as ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)). The FMA is computed in f64, where the
+// product of an f32 scale and a 17-bit integer is exact, and rounded once to f32.
+
+// Integer dot of one 32-element block into lanes [0..3] (lo) and [4..7] (hi) of 4-element sums.
+@inline function blockLanesLo(a0: v128, b0: v128): v128 {
+  const d0 = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a0), i16x8.extend_low_i8x16_s(b0));
+  const d1 = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a0), i16x8.extend_high_i8x16_s(b0));
+  return i32x4.add(i32x4.shuffle(d0, d1, 0, 2, 4, 6), i32x4.shuffle(d0, d1, 1, 3, 5, 7));
+}
+
+// acc (f32 lanes held in f64x2 pairs) = fma(d, lanes, acc), rounded to f32.
+@inline function fmaLanes(acc: v128, d: v128, lanes: v128, hi: bool): v128 {
+  const q = hi ? f64x2.convert_low_i32x4_s(i32x4.shuffle(lanes, lanes, 2, 3, 0, 1)) : f64x2.convert_low_i32x4_s(lanes);
+  return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(d, q), acc)));
+}
+
+@inline function reduce8(a01: v128, a23: v128, a45: v128, a67: v128): f32 {
+  const a0 = <f32>f64x2.extract_lane(a01, 0), a1 = <f32>f64x2.extract_lane(a01, 1);
+  const a2 = <f32>f64x2.extract_lane(a23, 0), a3 = <f32>f64x2.extract_lane(a23, 1);
+  const a4 = <f32>f64x2.extract_lane(a45, 0), a5 = <f32>f64x2.extract_lane(a45, 1);
+  const a6 = <f32>f64x2.extract_lane(a67, 0), a7 = <f32>f64x2.extract_lane(a67, 1);
+  return ((a0 + a4) + (a2 + a6)) + ((a1 + a5) + (a3 + a7));
+}
 
 export function matmul_q8_0(wq: usize, wd: usize, xq: usize, xd: usize, y: usize, k: i32, r0: i32, r1: i32, nt: i32, ldy: i32): void {
   const nb = k >> 5;
@@ -104,15 +144,24 @@ export function matmul_q8_0(wq: usize, wd: usize, xq: usize, xd: usize, y: usize
     for (let t = 0; t < nt; t++) {
       const xqt = xq + <usize>t * k;
       const xdt = xd + ((<usize>t * nb) << 2);
-      let acc = f32x4.splat(0);
+      let a01 = f64x2.splat(0), a23 = f64x2.splat(0), a45 = f64x2.splat(0), a67 = f64x2.splat(0);
       for (let b = 0; b < nb; b++) {
-        const s = dot32_i8(wqr + (<usize>b << 5), xqt + (<usize>b << 5));
-        const scale = load<f32>(wdr + (<usize>b << 2)) * load<f32>(xdt + (<usize>b << 2));
-        acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.splat(scale)));
+        const o = <usize>b << 5;
+        const lo = blockLanesLo(v128.load(wqr + o), v128.load(xqt + o));
+        const hi = blockLanesLo(v128.load(wqr + o, 16), v128.load(xqt + o, 16));
+        const d = f64x2.splat(<f64>(load<f32>(wdr + (<usize>b << 2)) * load<f32>(xdt + (<usize>b << 2))));
+        a01 = fmaLanes(a01, d, lo, false);
+        a23 = fmaLanes(a23, d, lo, true);
+        a45 = fmaLanes(a45, d, hi, false);
+        a67 = fmaLanes(a67, d, hi, true);
       }
-      store<f32>(y + ((<usize>t * ldy + r) << 2), hsum(acc));
+      store<f32>(y + ((<usize>t * ldy + r) << 2), reduce8(a01, a23, a45, a67));
     }
   }
+}
+
+@inline function hsum(v: v128): f32 {
+  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
 }
 
 // ---- Q4_0 weights: qs u8[rows][k/2] (GGUF nibble order per block), d f32[rows][k/32] -------------

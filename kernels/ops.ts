@@ -53,13 +53,64 @@ export function rope(x: usize, nt: i32, nHeads: i32, hd: i32, nRot: i32, neox: i
   }
 }
 
-@inline function dot_f32(a: usize, b: usize, n: i32): f32 {
-  let acc = f32x4.splat(0);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) acc = f32x4.add(acc, f32x4.mul(v128.load(a + (<usize>i << 2)), v128.load(b + (<usize>i << 2))));
-  let s = f32x4.extract_lane(acc, 0) + f32x4.extract_lane(acc, 1) + f32x4.extract_lane(acc, 2) + f32x4.extract_lane(acc, 3);
-  for (; i < n; i++) s += load<f32>(a + (<usize>i << 2)) * load<f32>(b + (<usize>i << 2));
-  return s;
+// ---- Attention, computed in llama.cpp's order ------------------------------------------------------
+//
+// llama.cpp (no flash attention, f32 cache) computes each score with ggml_vec_dot_f32, the softmax with
+// ggml_vec_soft_max_f32 over 16-wide chunks of cache cells (its exp is a polynomial, ggml_v_expf), and the
+// weighted sum of values with its f32 GEMM, which keeps 16 fused-multiply-add lanes over the cells and
+// reduces them as _mm512_reduce_add_ps does. Reproducing that order keeps attention outputs bit-identical,
+// which matters because the next matmul rounds them to 8-bit integers. Cells hold positions in order, so
+// a cell's lane is its position mod 16.
+
+@inline function fma32(a: f32, b: f32, c: f32): f32 {
+  return <f32>(<f64>a * <f64>b + <f64>c);
+}
+
+/** _mm512_reduce_add_ps over 16 floats at p. */
+@inline function reduce16(p: usize): f32 {
+  const lo = f32x4.add(v128.load(p, 32), v128.load(p));
+  const hi = f32x4.add(v128.load(p, 48), v128.load(p, 16));
+  const t6 = f32x4.add(hi, lo);
+  const t8_0 = f32x4.extract_lane(t6, 0) + f32x4.extract_lane(t6, 2);
+  const t8_1 = f32x4.extract_lane(t6, 1) + f32x4.extract_lane(t6, 3);
+  return t8_0 + t8_1;
+}
+
+/** ggml_v_expf (AVX-512 build). */
+export function v_expf(x: f32): f32 {
+  const R: f32 = 12582912.0;
+  const z = fma32(x, reinterpret<f32>(0x3fb8aa3b), R);
+  const n: f32 = z - R;
+  const b: f32 = <f32>(<f64>(<f32>(<f64>x - <f64>n * <f64>reinterpret<f32>(0x3f317200))) - <f64>n * <f64>reinterpret<f32>(0x35bfbe8e));
+  if (Mathf.abs(n) > 192) return n <= 0 ? 0 : Infinity;
+  const u: f32 = b * b;
+  const j = fma32(fma32(fma32(reinterpret<f32>(0x3c072010), b, reinterpret<f32>(0x3d2b9f17)), u, fma32(reinterpret<f32>(0x3e2aaf33), b, reinterpret<f32>(0x3efffedb))), u, fma32(reinterpret<f32>(0x3f7ffff6), b, 1.0));
+  return <f32>(<f64>j * Math.pow(2.0, <f64>n));
+}
+
+/** ggml_vec_dot_f32 (AVX-512): 4x16 FMA lanes over 64-element steps, reduced, then a scalar tail. */
+@inline function vec_dot_f32(x: usize, y: usize, n: i32, lanes: usize): f32 {
+  const np = n & ~63;
+  let sumf: f32 = 0;
+  if (np > 0) {
+    for (let i = 0; i < 64; i += 4) v128.store(lanes + (<usize>i << 2), f32x4.splat(0));
+    for (let i = 0; i < np; i += 64) {
+      for (let j = 0; j < 64; j++) {
+        const lp = lanes + (<usize>j << 2);
+        store<f32>(lp, fma32(load<f32>(x + (<usize>(i + j) << 2)), load<f32>(y + (<usize>(i + j) << 2)), load<f32>(lp)));
+      }
+    }
+    // sum0 += sum2; sum1 += sum3; sum0 += sum1 (16 lanes each), then the 16-lane reduction.
+    for (let l = 0; l < 16; l += 4) {
+      const o = <usize>l << 2;
+      const s02 = f32x4.add(v128.load(lanes + o), v128.load(lanes + o + 128));
+      const s13 = f32x4.add(v128.load(lanes + o + 64), v128.load(lanes + o + 192));
+      v128.store(lanes + o, f32x4.add(s02, s13));
+    }
+    sumf = reduce16(lanes);
+  }
+  for (let i = np; i < n; i++) sumf += load<f32>(x + (<usize>i << 2)) * load<f32>(y + (<usize>i << 2));
+  return sumf;
 }
 
 /**
@@ -67,44 +118,63 @@ export function rope(x: usize, nt: i32, nHeads: i32, hd: i32, nRot: i32, neox: i
  * single sequence's cache. The cache holds position p at slot p % cap, one row of nKv*hd floats per
  * position, and must already contain the keys and values of the query tokens themselves. A key at
  * position j is visible to a query at P when j <= P and, with window > 0, P - j < window.
- * scores is scratch space for one row of attention weights.
+ * scratch needs (keys + 16) + 64 + 16*hd floats, keys = the most keys one query sees.
  */
-export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, scores: usize): void {
+export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, scratch: usize): void {
   const group = nHead / nKv;
   const kvRow = nKv * hd;
   for (let t = 0; t < nt; t++) {
     const P = pos0 + t;
     const start = window > 0 && P - window + 1 > 0 ? P - window + 1 : 0;
-    const n = P - start + 1;
+    // Scores are indexed by position relative to the first 16-aligned chunk.
+    const base = start & ~15;
+    const nChunks = (P >> 4) - (base >> 4) + 1;
+    const scores = scratch;
+    const lanes = scores + (<usize>(nChunks << 4) << 2);
+    const acc = lanes + 256;
     for (let h = 0; h < nHead; h++) {
       const kvh = h / group;
       const qh = q + ((<usize>(t * nHead + h) * hd) << 2);
       let mx: f32 = -Infinity;
-      for (let j = 0; j < n; j++) {
-        const slot = (start + j) % cap;
-        const kp = kc + ((<usize>slot * kvRow + <usize>kvh * hd) << 2);
-        const s = dot_f32(qh, kp, hd) * scale;
-        store<f32>(scores + (<usize>j << 2), s);
-        if (s > mx) mx = s;
+      for (let j = base; j < (nChunks << 4) + base; j++) {
+        let s: f32 = -Infinity;
+        if (j >= start && j <= P) {
+          const kp = kc + ((<usize>(j % cap) * kvRow + <usize>kvh * hd) << 2);
+          s = vec_dot_f32(kp, qh, hd, lanes) * scale;
+          if (s > mx) mx = s;
+        }
+        store<f32>(scores + (<usize>(j - base) << 2), s);
       }
       let sum: f64 = 0;
-      for (let j = 0; j < n; j++) {
-        const p = scores + (<usize>j << 2);
-        const e = Mathf.exp(load<f32>(p) - mx);
-        store<f32>(p, e);
-        sum += <f64>e;
+      for (let m = 0; m < nChunks; m++) {
+        const cp = scores + (<usize>(m << 4) << 2);
+        for (let l = 0; l < 16; l++) {
+          const p = cp + (<usize>l << 2);
+          const s = load<f32>(p);
+          store<f32>(p, s == -Infinity ? 0 : v_expf(s - mx));
+        }
+        sum += <f64>reduce16(cp);
       }
       const inv = <f32>(1.0 / sum);
-      const oh = o + ((<usize>(t * nHead + h) * hd) << 2);
-      for (let i = 0; i < hd; i += 4) v128.store(oh + (<usize>i << 2), f32x4.splat(0));
-      for (let j = 0; j < n; j++) {
-        const slot = (start + j) % cap;
-        const vp = vc + ((<usize>slot * kvRow + <usize>kvh * hd) << 2);
-        const wv = f32x4.splat(load<f32>(scores + (<usize>j << 2)) * inv);
-        for (let i = 0; i < hd; i += 4) {
-          const op = oh + (<usize>i << 2);
-          v128.store(op, f32x4.add(v128.load(op), f32x4.mul(wv, v128.load(vp + (<usize>i << 2)))));
+      // 16 accumulator rows of hd values: row l sums the cells whose position is l mod 16.
+      for (let i = 0; i < hd << 4; i += 4) v128.store(acc + (<usize>i << 2), f32x4.splat(0));
+      for (let j = start; j <= P; j++) {
+        const pj: f32 = load<f32>(scores + (<usize>(j - base) << 2)) * inv;
+        const vp = vc + ((<usize>(j % cap) * kvRow + <usize>kvh * hd) << 2);
+        const ar = acc + ((<usize>(j & 15) * hd) << 2);
+        const pv = f64x2.splat(<f64>pj);
+        for (let d = 0; d < hd; d += 2) {
+          const ap = ar + (<usize>d << 2);
+          const a = f64x2.promote_low_f32x4(v128.load64_zero(ap));
+          const v = f64x2.promote_low_f32x4(v128.load64_zero(vp + (<usize>d << 2)));
+          v128.store64_lane(ap, f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(v, pv), a)), 0);
         }
+      }
+      const oh = o + ((<usize>(t * nHead + h) * hd) << 2);
+      const rowBytes = <usize>hd << 2;
+      for (let d = 0; d < hd; d++) {
+        for (let l = 0; l < 16; l++) store<f32>(lanes + (<usize>l << 2), load<f32>(acc + <usize>l * rowBytes + (<usize>d << 2)));
+        store<f32>(oh + (<usize>d << 2), reduce16(lanes));
       }
     }
   }

@@ -59,13 +59,13 @@ export interface Backend {
   copy(dst: Tensor, src: Tensor, n: number): void;
   /** y = a + b over n values. */
   add(y: Tensor, a: Tensor, b: Tensor, n: number): void;
-  /** y += s * x over n values. */
-  addScaled(y: Tensor, x: Tensor, s: number, n: number): void;
+  /** y = s * x over n values. */
+  scale(y: Tensor, x: Tensor, s: number, n: number): void;
   /**
-   * y = silu(g) * u over n values. With limit > 0, Step 3.5's clamped form ("SwigluStep"):
+   * y = silu(g) * u over rows x cols values. With limit > 0, Step 3.5's clamped form ("SwigluStep"):
    * min(silu(g), limit) * clamp(u, -limit, limit).
    */
-  swiglu(y: Tensor, g: Tensor, u: Tensor, n: number, limit?: number): void;
+  swiglu(y: Tensor, g: Tensor, u: Tensor, rows: number, cols: number, limit?: number): void;
   /** Multiplies each head's block of `headDim` values by sigmoid(gate[h]); x is [nt][nHead*headDim], gate [nt][nHead]. */
   headGate(x: Tensor, gate: Tensor, nt: number, nHead: number, headDim: number): void;
 }

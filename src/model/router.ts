@@ -1,5 +1,6 @@
 // MoE routing: which experts each token uses and with what weight (llama.cpp build_moe_ffn semantics).
 import type { ModelConfig } from './config.js';
+import { sigmoid } from '../backend/ggml-math.js';
 
 export interface Routing {
   /** [nt][k] expert ids, best first. */
@@ -25,7 +26,7 @@ export function routeTokens(logits: Float32Array, nt: number, cfg: ModelConfig, 
   for (let t = 0; t < nt; t++) {
     const row = logits.subarray(t * E, (t + 1) * E);
     if (cfg.gating === 'sigmoid') {
-      for (let e = 0; e < E; e++) probs[e] = 1 / (1 + Math.exp(-row[e]!));
+      for (let e = 0; e < E; e++) probs[e] = sigmoid(row[e]!);
     } else {
       let mx = -Infinity;
       for (let e = 0; e < E; e++) mx = Math.max(mx, row[e]!);
@@ -38,15 +39,15 @@ export function routeTokens(logits: Float32Array, nt: number, cfg: ModelConfig, 
       order[e] = e;
     }
     order.sort((a, b) => sel[b]! - sel[a]! || a - b);
-    let sum = 0;
+    let sum = 0; // in f64 and rounded once, like ggml_sum_rows
     for (let j = 0; j < K; j++) {
       const e = order[j]!;
       experts[t * K + j] = e;
       weights[t * K + j] = probs[e]!;
-      sum = f(sum + probs[e]!);
+      sum += probs[e]!;
     }
     if (cfg.expertWeightsNorm) {
-      const denom = Math.max(sum, 6.103515625e-5);
+      const denom = Math.max(f(sum), 6.103515625e-5);
       for (let j = 0; j < K; j++) weights[t * K + j] = f(weights[t * K + j]! / denom);
     }
     if (cfg.expertWeightsScale !== 1) for (let j = 0; j < K; j++) weights[t * K + j] = f(weights[t * K + j]! * cfg.expertWeightsScale);

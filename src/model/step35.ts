@@ -172,7 +172,7 @@ export class Step35Model {
     const u = scratch ? slice(scratch.u, 0, nt * F) : B.temp(nt * F);
     B.matmul(g, w.gate, x, nt);
     B.matmul(u, w.up, x, nt);
-    B.swiglu(g, g, u, nt * F, clamp);
+    B.swiglu(g, g, u, nt, F, clamp);
     B.matmul(y, w.down, g, nt);
   }
 
@@ -185,23 +185,29 @@ export class Step35Model {
     B.matmul(logits, moe.router, f, nt);
     const route = routeTokens(B.view(logits), nt, cfg, moe.bias);
 
-    const byExpert = new Map<number, { token: number; weight: number }[]>();
-    for (let t = 0; t < nt; t++) {
-      for (let j = 0; j < route.k; j++) {
-        const e = route.experts[t * route.k + j]!;
-        let list = byExpert.get(e);
-        if (!list) byExpert.set(e, (list = []));
-        list.push({ token: t, weight: route.weights[t * route.k + j]! });
-      }
+    // Each (token, rank) output goes to its own row so the weighted outputs can be summed in rank order,
+    // the order llama.cpp adds them in.
+    const K = route.k;
+    const byExpert = new Map<number, number[]>();
+    for (let slot = 0; slot < nt * K; slot++) {
+      const e = route.experts[slot]!;
+      let list = byExpert.get(e);
+      if (!list) byExpert.set(e, (list = []));
+      list.push(slot);
     }
-    B.view(y).fill(0);
     const xe = B.temp(nt * E);
     const ye = B.temp(nt * E);
+    const outs = B.temp(nt * K * E);
     const scratch = { g: B.temp(nt * cfg.nFfExp), u: B.temp(nt * cfg.nFfExp) };
-    for (const [e, list] of byExpert) {
-      list.forEach((r, i) => B.copy(slice(xe, i * E, E), slice(f, r.token * E, E), E));
-      this.mlp(ye, xe, moe.experts[e]!, list.length, L.clampExp, scratch);
-      list.forEach((r, i) => B.addScaled(slice(y, r.token * E, E), slice(ye, i * E, E), r.weight, E));
+    for (const [e, slots] of byExpert) {
+      slots.forEach((slot, i) => B.copy(slice(xe, i * E, E), slice(f, Math.floor(slot / K) * E, E), E));
+      this.mlp(ye, xe, moe.experts[e]!, slots.length, L.clampExp, scratch);
+      slots.forEach((slot, i) => B.scale(slice(outs, slot * E, E), slice(ye, i * E, E), route.weights[slot]!, E));
+    }
+    for (let t = 0; t < nt; t++) {
+      const yt = slice(y, t * E, E);
+      B.copy(yt, slice(outs, t * K * E, E), E);
+      for (let j = 1; j < K; j++) B.add(yt, yt, slice(outs, (t * K + j) * E, E), E);
     }
   }
 }

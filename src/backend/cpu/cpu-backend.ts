@@ -8,6 +8,7 @@
 import { GGMLType, bytesFor, typeName } from '../../gguf/ggml-types.js';
 import { dequantizeRow, f16ToF32 } from '../../gguf/quant/index.js';
 import type { Backend, Matrix, MatrixSource, Tensor } from '../backend.js';
+import { sigmoid, siluRow } from '../ggml-math.js';
 import { instantiateKernels, type KernelExports } from './kernels.js';
 import { WasmMemory } from './wasm-memory.js';
 
@@ -131,7 +132,7 @@ export class CpuBackend implements Backend {
         case 'q8_K': this.k.fake_quant_q8_K(xp, nt * k); break;
       }
     }
-    this.k.matmul_f32(m.qptr, xp, y.ptr, k, 0, m.rows, nt, m.rows);
+    this.k.matmul_f32(m.qptr, xp, y.ptr, k, 0, m.rows, nt, m.rows, this.mem.tempBytes(64 * 4));
   }
 
   rmsNorm(y: Tensor, x: Tensor, w: Tensor | null, nrows: number, dim: number, eps: number): void {
@@ -146,8 +147,8 @@ export class CpuBackend implements Backend {
 
   attention(o: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, nt: number, pos0: number, nHead: number, nKv: number, headDim: number, cap: number, window: number, scale: number): void {
     const maxKeys = window > 0 ? Math.min(window, pos0 + nt) : pos0 + nt;
-    const scores = this.mem.tempBytes(maxKeys * 4);
-    this.k.attention(q.ptr, kCache.ptr, vCache.ptr, o.ptr, nt, pos0, nHead, nKv, headDim, cap, window, scale, scores);
+    const scratch = this.mem.tempBytes((maxKeys + 32 + 64 + 16 * headDim) * 4);
+    this.k.attention(q.ptr, kCache.ptr, vCache.ptr, o.ptr, nt, pos0, nHead, nKv, headDim, cap, window, Math.fround(scale), scratch);
   }
 
   copy(dst: Tensor, src: Tensor, n: number): void {
@@ -159,31 +160,30 @@ export class CpuBackend implements Backend {
     for (let i = 0; i < n; i++) Y[i] = A[i]! + B[i]!;
   }
 
-  addScaled(y: Tensor, x: Tensor, s: number, n: number): void {
+  scale(y: Tensor, x: Tensor, s: number, n: number): void {
     const Y = this.mem.f32(y.ptr, n), X = this.mem.f32(x.ptr, n);
     const sf = Math.fround(s);
-    for (let i = 0; i < n; i++) Y[i] = Y[i]! + Math.fround(X[i]! * sf);
+    for (let i = 0; i < n; i++) Y[i] = X[i]! * sf;
   }
 
-  swiglu(y: Tensor, g: Tensor, u: Tensor, n: number, limit = 0): void {
+  swiglu(y: Tensor, g: Tensor, u: Tensor, rows: number, cols: number, limit = 0): void {
+    const n = rows * cols;
     const Y = this.mem.f32(y.ptr, n), G = this.mem.f32(g.ptr, n), U = this.mem.f32(u.ptr, n);
-    if (!(limit > 0)) {
-      for (let i = 0; i < n; i++) {
-        const gv = G[i]!;
-        Y[i] = (gv / (1 + Math.exp(-gv))) * U[i]!;
+    for (let r = 0; r < rows; r++) {
+      const o = r * cols;
+      siluRow(G, o, cols, Y, o);
+      if (limit > 0) {
+        for (let i = o; i < o + cols; i++) Y[i] = Math.min(Y[i]!, limit) * Math.min(Math.max(U[i]!, -limit), limit);
+      } else {
+        for (let i = o; i < o + cols; i++) Y[i] = Y[i]! * U[i]!;
       }
-      return;
-    }
-    for (let i = 0; i < n; i++) {
-      const gv = G[i]!;
-      Y[i] = Math.min(gv / (1 + Math.exp(-gv)), limit) * Math.min(Math.max(U[i]!, -limit), limit);
     }
   }
 
   headGate(x: Tensor, gate: Tensor, nt: number, nHead: number, headDim: number): void {
     const X = this.mem.f32(x.ptr, nt * nHead * headDim), G = this.mem.f32(gate.ptr, nt * nHead);
     for (let h = 0; h < nt * nHead; h++) {
-      const s = Math.fround(1 / (1 + Math.exp(-G[h]!)));
+      const s = sigmoid(G[h]!);
       const base = h * headDim;
       for (let i = 0; i < headDim; i++) X[base + i] = X[base + i]! * s;
     }

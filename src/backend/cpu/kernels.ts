@@ -4,7 +4,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 export interface KernelExports {
-  matmul_f32(w: number, x: number, y: number, k: number, r0: number, r1: number, nt: number, ldy: number): void;
+  matmul_f32(w: number, x: number, y: number, k: number, r0: number, r1: number, nt: number, ldy: number, lanes: number): void;
   matmul_q8_0(wq: number, wd: number, xq: number, xd: number, y: number, k: number, r0: number, r1: number, nt: number, ldy: number): void;
   matmul_q4_0(wq: number, wd: number, xq: number, xd: number, y: number, k: number, r0: number, r1: number, nt: number, ldy: number): void;
   quantize_q8_0(x: number, n: number, qs: number, d: number): void;
@@ -14,7 +14,8 @@ export interface KernelExports {
   round_to_bf16(x: number, n: number): void;
   rms_norm(x: number, w: number, y: number, nrows: number, dim: number, eps: number): void;
   rope(x: number, nt: number, nHeads: number, hd: number, nRot: number, neox: number, cs: number): void;
-  attention(q: number, kc: number, vc: number, o: number, nt: number, pos0: number, nHead: number, nKv: number, hd: number, cap: number, window: number, scale: number, scores: number): void;
+  attention(q: number, kc: number, vc: number, o: number, nt: number, pos0: number, nHead: number, nKv: number, hd: number, cap: number, window: number, scale: number, scratch: number): void;
+  v_expf(x: number): number;
 }
 
 let compiled: WebAssembly.Module | undefined;
