@@ -1,0 +1,37 @@
+// The stepflash command line. One file per command under commands/; this file wires them together and
+// turns any error into a one-line message and a non-zero exit code.
+import { Command, CommanderError } from 'commander';
+import { registerInspect } from './commands/inspect.js';
+import { registerLogits } from './commands/logits.js';
+import { registerMakeModel } from './commands/make-model.js';
+import { registerTokenize } from './commands/tokenize.js';
+
+export function buildProgram(): Command {
+  const program = new Command();
+  program
+    .name('stepflash')
+    .description('Step 3.5 Flash in TypeScript: run, inspect and make GGUF models on the CPU')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  registerInspect(program);
+  registerTokenize(program);
+  registerLogits(program);
+  registerMakeModel(program);
+  return program;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv, { from: 'user' });
+    return 0;
+  } catch (e) {
+    if (e instanceof CommanderError) return e.exitCode;
+    process.stderr.write(`stepflash: ${(e as Error).message}\n`);
+    if (process.env.STEPFLASH_DEBUG) process.stderr.write(`${(e as Error).stack}\n`);
+    return 1;
+  }
+}
+
+process.exitCode = await main(process.argv.slice(2));
