@@ -401,6 +401,15 @@ export class PreTokenizer {
     // For code point patterns: the text with non-ASCII whitespace as U+000B (same UTF-16 length as `text`).
     const wtext = this.needsCodepoint ? text.replace(NON_ASCII_WS, '\v') : '';
     const astral = n !== text.length;
+    // code point index -> UTF-16 index (only needed when the text has surrogate pairs)
+    let u16: Uint32Array | null = null;
+    if (astral) {
+      u16 = new Uint32Array(n + 1);
+      for (let i = 0, u = 0; i <= n; i++) {
+        u16[i] = u;
+        if (i < n) u += cps[i]! > 0xffff ? 2 : 1;
+      }
+    }
     let offsets: number[] = [n];
     for (const step of this.steps) {
       const next: number[] = [];
@@ -409,22 +418,20 @@ export class PreTokenizer {
         const end = start + len;
         if (step.kind === 'scan') step.scan(cps, start, end, next);
         else if (step.kind === 'collapsed') regexSplit(step.re, collapsed.slice(start, end), next, null);
-        else regexSplit(step.re, astral ? sliceCodepoints(wtext, cps, start, end) : wtext.slice(start, end), next, astral ? cps.subarray(start, end) : null);
+        else if (u16 && u16[end]! - u16[start]! !== len) regexSplit(step.re, wtext.slice(u16[start]!, u16[end]!), next, cps.subarray(start, end));
+        else if (u16) regexSplit(step.re, wtext.slice(u16[start]!, u16[end]!), next, null);
+        else regexSplit(step.re, wtext.slice(start, end), next, null);
         start = end;
       }
       offsets = next;
     }
     // code point lengths -> substrings of the original text
     const words = new Array<string>(offsets.length);
-    let u = 0;
     let cp = 0;
     for (let i = 0; i < offsets.length; i++) {
-      const len = offsets[i]!;
-      let ulen = len;
-      if (astral) for (let j = cp; j < cp + len; j++) if (cps[j]! > 0xffff) ulen++;
-      words[i] = text.slice(u, u + ulen);
-      u += ulen;
-      cp += len;
+      const end = cp + offsets[i]!;
+      words[i] = u16 ? text.slice(u16[cp]!, u16[end]!) : text.slice(cp, end);
+      cp = end;
     }
     return words;
   }
@@ -446,14 +453,6 @@ function collapse(cps: Uint32Array): string {
     }
   }
   return latin1.decode(bytes);
-}
-
-function sliceCodepoints(wtext: string, cps: Uint32Array, start: number, end: number): string {
-  let u0 = 0;
-  for (let i = 0; i < start; i++) u0 += cps[i]! > 0xffff ? 2 : 1;
-  let u1 = u0;
-  for (let i = start; i < end; i++) u1 += cps[i]! > 0xffff ? 2 : 1;
-  return wtext.slice(u0, u1);
 }
 
 /**

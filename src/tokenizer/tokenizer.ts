@@ -129,6 +129,10 @@ const DEPRECATED_FIM_KEYS: ReadonlyArray<[string, SpecialName]> = [
 ];
 
 type Fragment = string | number; // raw text or a token id
+interface TrieNode {
+  readonly next: Map<number, TrieNode>;
+  id: number;
+}
 
 const WORD_CACHE_LIMIT = 1 << 17;
 
@@ -164,13 +168,15 @@ export class Tokenizer {
   private readonly attrs: Uint16Array;
   private readonly tokenToId: Map<string, number>;
   private readonly specials: readonly number[];
-  /** first UTF-16 unit -> special token ids starting with it, in partition order */
-  private readonly specialsByFirst: Map<number, number[]>;
+  /** trie of the special tokens' texts (UTF-16 units), to find which occur in a text in one pass */
+  private readonly specialTrie: TrieNode = { next: new Map(), id: -1 };
   private readonly specialFirstUnit = new Uint8Array(0x10000);
   private readonly pretok: PreTokenizer | null;
   private readonly bpe: BpeMerger | null;
   private readonly spm: SpmMerger | null;
   private readonly wordCache = new Map<string, readonly number[]>();
+  /** SentencePiece: UTF-16 units x such that some token contains "x▁" */
+  private readonly spmNoCutBefore = new Set<number>();
   private readonly pieces: Array<Uint8Array | undefined>;
   private readonly source: ReadonlyMap<string, GGUFEntry>;
 
@@ -315,13 +321,17 @@ export class Tokenizer {
     const blen = new Map(specials.map((id) => [id, utf8Length(texts[id]!)]));
     specials.sort((a, b) => blen.get(b)! - blen.get(a)! || a - b);
     this.specials = specials;
-    this.specialsByFirst = new Map();
     for (const id of specials) {
-      const c = texts[id]!.charCodeAt(0);
-      let list = this.specialsByFirst.get(c);
-      if (!list) this.specialsByFirst.set(c, (list = []));
-      list.push(id);
-      this.specialFirstUnit[c] = 1;
+      const t = texts[id]!;
+      let node = this.specialTrie;
+      for (let i = 0; i < t.length; i++) {
+        const c = t.charCodeAt(i);
+        let nx = node.next.get(c);
+        if (!nx) node.next.set(c, (nx = { next: new Map(), id: -1 }));
+        node = nx;
+      }
+      node.id = id;
+      this.specialFirstUnit[t.charCodeAt(0)] = 1;
     }
 
     // per-model attributes llama.cpp sets by name
@@ -368,6 +378,9 @@ export class Tokenizer {
       this.pretok = null;
       this.bpe = null;
       this.spm = new SpmMerger(tokenToId, sc, (b) => this.byteToken(b));
+      for (const t of texts) {
+        for (let i = t.indexOf('\u2581', 1); i > 0; i = t.indexOf('\u2581', i + 1)) this.spmNoCutBefore.add(t.charCodeAt(i - 1));
+      }
     }
     this.pieces = new Array(n);
 
@@ -442,7 +455,7 @@ export class Tokenizer {
           continue;
         }
         const t = (this.addSpacePrefix && prevSpecial ? ' ' + f : f).replaceAll(' ', '\u2581');
-        this.spm.encode(t, out);
+        this.encodeSpmFragment(t, out);
         prevSpecial = false;
       }
     } else {
@@ -456,6 +469,31 @@ export class Tokenizer {
       out.push(this.eos);
     }
     return out;
+  }
+
+  /**
+   * SentencePiece merging runs over the whole fragment, but no merge can cross a point where the text has
+   * "x▁" and no vocabulary token contains "x▁"; cutting there (before most words) gives the same result and
+   * lets the pieces be cached.
+   */
+  private encodeSpmFragment(t: string, out: number[]): void {
+    const bad = this.spmNoCutBefore;
+    let start = 0;
+    for (let i = 1; i <= t.length; i++) {
+      if (i < t.length && (t.charCodeAt(i) !== 0x2581 || bad.has(t.charCodeAt(i - 1)))) continue;
+      const piece = t.slice(start, i);
+      start = i;
+      const cached = this.wordCache.get(piece);
+      if (cached) {
+        for (const id of cached) out.push(id);
+        continue;
+      }
+      const ids: number[] = [];
+      this.spm!.encode(piece, ids);
+      if (this.wordCache.size >= WORD_CACHE_LIMIT) this.wordCache.clear();
+      this.wordCache.set(piece, ids);
+      for (const id of ids) out.push(id);
+    }
   }
 
   private encodeBpeFragment(text: string, out: number[]): void {
@@ -484,8 +522,12 @@ export class Tokenizer {
     const first = this.specialFirstUnit;
     for (let i = 0; i < text.length; i++) {
       if (first[text.charCodeAt(i)] === 0) continue;
-      const list = this.specialsByFirst.get(text.charCodeAt(i))!;
-      for (const id of list) if (!present.has(id) && text.startsWith(this.tokens[id]!, i)) present.add(id);
+      let node: TrieNode | undefined = this.specialTrie;
+      for (let j = i; j < text.length; j++) {
+        node = node.next.get(text.charCodeAt(j));
+        if (!node) break;
+        if (node.id >= 0) present.add(node.id);
+      }
     }
     if (present.size === 0) return [text];
     // fragments: [start, end) of the text, or a token (start = -1)
@@ -589,7 +631,7 @@ export class Tokenizer {
   /** A decoder for generated tokens that never emits half of a UTF-8 sequence. */
   createStreamDecoder(options: { skipSpecial?: boolean } = {}): StreamDecoder {
     const special = !(options.skipSpecial ?? false);
-    const dec = new TextDecoder('utf-8');
+    const dec = new TextDecoder('utf-8', { ignoreBOM: true });
     return {
       push: (id: number) => dec.decode(this.tokenToBytes(id, { special }), { stream: true }),
       flush: () => dec.decode(),

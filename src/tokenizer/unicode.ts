@@ -103,7 +103,8 @@ export function utf8Length(text: string): number {
   }
   return n;
 }
-const lossyDecoder = new TextDecoder('utf-8');
+// ignoreBOM: keep a leading U+FEFF (the default would drop it)
+const lossyDecoder = new TextDecoder('utf-8', { ignoreBOM: true });
 export function decodeUtf8(bytes: Uint8Array): string {
   return lossyDecoder.decode(bytes);
 }
