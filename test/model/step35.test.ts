@@ -1,0 +1,153 @@
+// Model-level invariants: configuration from metadata, batching and ring-buffer equivalence, cache
+// sizes, and clear errors for bad inputs and bad files.
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import { KvCache } from '../../src/engine/kv-cache.js';
+import { GGMLType } from '../../src/gguf/ggml-types.js';
+import { GGUFFile } from '../../src/gguf/reader.js';
+import { writeGGUF } from '../../src/gguf/writer.js';
+import { loadModel } from '../../src/model/load.js';
+import { makeModel } from '../../src/model/make/random-model.js';
+
+let dir: string;
+let tiny: string;
+let llama: string;
+before(() => {
+  dir = mkdtempSync(join(tmpdir(), 'stepflash-model-'));
+  tiny = join(dir, 'tiny.gguf');
+  llama = join(dir, 'llama.gguf');
+  makeModel({ preset: 'step35-test', type: GGMLType.Q8_0, seed: 11, out: tiny });
+  makeModel({ preset: 'llama-test', type: GGMLType.F32, seed: 12, out: llama });
+});
+after(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('configuration from metadata', () => {
+  test('step35: hybrid layers, head counts, partial rope, MoE layout, clamps, MTP', () => {
+    const lm = loadModel(tiny);
+    try {
+      const c = lm.model.config;
+      assert.equal(c.arch, 'step35');
+      assert.equal(c.nLayer, 6);
+      assert.equal(c.nNextn, 1);
+      assert.equal(c.ropeMode, 'neox');
+      assert.deepEqual(c.layers.map((l) => l.sliding), [false, true, true, true, false, true, true]);
+      assert.deepEqual(c.layers.map((l) => l.nHead), [4, 6, 6, 6, 4, 6, 6]);
+      assert.deepEqual(c.layers.map((l) => l.nRot), [8, 16, 16, 16, 8, 16, 16]);
+      assert.deepEqual(c.layers.map((l) => l.ropeBase), [5e6, 1e4, 1e4, 1e4, 5e6, 1e4, 1e4]);
+      assert.deepEqual(c.layers.map((l) => l.ropeFactors), [true, false, false, false, true, false, false]);
+      assert.deepEqual(c.layers.map((l) => l.moe), [false, true, true, true, true, true, false]);
+      assert.deepEqual(c.layers.map((l) => l.clampExp), [0, 0, 0, 0, 7, 7, 0]);
+      assert.deepEqual(c.layers.map((l) => l.clampShexp), [0, 0, 0, 0, 0, 16, 0]);
+      assert.equal(c.gating, 'sigmoid');
+      assert.equal(c.expertWeightsScale, 3);
+      assert.ok(lm.model.weights.layers[6]!.nextn, 'the MTP layer is loaded');
+      assert.ok(lm.model.weights.ropeFreqs, 'rope_freqs is loaded');
+    } finally {
+      lm.close();
+    }
+  });
+
+  test('llama: the same code as a configuration', () => {
+    const lm = loadModel(llama);
+    try {
+      const c = lm.model.config;
+      assert.equal(c.ropeMode, 'normal');
+      assert.equal(c.slidingWindow, 0);
+      assert.ok(c.layers.every((l) => !l.sliding && !l.moe && l.nRot === c.headDimK));
+      assert.equal(lm.model.weights.layers[0]!.attn.gate, null);
+      assert.equal(lm.model.weights.layers[0]!.attn.qNorm, null);
+    } finally {
+      lm.close();
+    }
+  });
+});
+
+describe('batching and the sliding ring buffer', () => {
+  test('one token at a time, in chunks and all at once give identical logits', () => {
+    const tokens = Array.from({ length: 70 }, (_, i) => 20 + ((i * 31) % 3000));
+    const run = (chunk: number) => {
+      const lm = loadModel(tiny, { maxBatch: 8 });
+      try {
+        const V = lm.model.config.nVocab;
+        const kv = new KvCache(lm.model.backend, lm.model.config, 128, lm.model.maxBatch);
+        assert.ok(kv.layers.some((l) => l.capacity < tokens.length), 'a sliding ring wraps');
+        const out = new Float32Array(tokens.length * V);
+        for (let s = 0; s < tokens.length; s += chunk) {
+          const part = tokens.slice(s, s + chunk);
+          out.set(lm.model.forward(part, kv, { logits: 'all' }), s * V);
+        }
+        assert.equal(kv.length, tokens.length);
+        return out;
+      } finally {
+        lm.close();
+      }
+    };
+    const all = run(70);
+    assert.deepEqual(run(1), all);
+    assert.deepEqual(run(7), all);
+  });
+
+  test('sliding layers keep window + batch positions whatever the context size', () => {
+    const lm = loadModel(tiny);
+    try {
+      const small = new KvCache(lm.model.backend, lm.model.config, 512, 64);
+      const big = new KvCache(lm.model.backend, lm.model.config, 8192, 64);
+      assert.equal(small.info.slidingBytes, big.info.slidingBytes);
+      assert.equal(big.info.fullBytes, small.info.fullBytes * 16);
+      // 4 sliding trunk layers x (16 + 64) positions x 2 kv heads x 16 dims x (k + v) x 4 bytes.
+      assert.equal(small.info.slidingBytes, 4 * 80 * 2 * 16 * 2 * 4);
+    } finally {
+      lm.close();
+    }
+  });
+
+  test('rolling back within the ring is allowed, beyond it refused', () => {
+    const lm = loadModel(tiny);
+    try {
+      const kv = new KvCache(lm.model.backend, lm.model.config, 256, 8);
+      lm.model.forward(Array.from({ length: 40 }, (_, i) => 30 + i), kv, { logits: 'none' });
+      kv.truncate(35);
+      assert.throws(() => kv.truncate(10), /roll back/);
+      kv.truncate(0);
+      assert.equal(kv.length, 0);
+    } finally {
+      lm.close();
+    }
+  });
+});
+
+describe('bad input', () => {
+  test('token ids outside the vocabulary and a full context are errors', () => {
+    const lm = loadModel(tiny);
+    try {
+      const kv = new KvCache(lm.model.backend, lm.model.config, 4, lm.model.maxBatch);
+      assert.throws(() => lm.model.forward([lm.model.config.nVocab], kv), /outside the vocabulary/);
+      assert.throws(() => lm.model.forward([-1], kv), /outside the vocabulary/);
+      assert.throws(() => lm.model.forward([1, 2, 3, 4, 5], kv), /do not fit/);
+      assert.equal(kv.length, 0, 'nothing was written');
+    } finally {
+      lm.close();
+    }
+  });
+
+  test('a file missing a tensor or with a wrong shape names the tensor', () => {
+    const src = GGUFFile.open(tiny);
+    const rewrite = (out: string, edit: (name: string, dims: readonly number[]) => readonly number[] | null) => {
+      const tensors = src.tensors.flatMap((t) => {
+        const dims = edit(t.name, t.dims);
+        return dims ? [{ name: t.name, dims, type: t.type, data: src.readTensorBytes(t) }] : [];
+      });
+      writeGGUF(out, { metadata: src.metadata.entries, tensors });
+    };
+    const missing = join(dir, 'missing.gguf');
+    const wrong = join(dir, 'wrong.gguf');
+    rewrite(missing, (n, d) => (n === 'blk.2.attn_k.weight' ? null : d));
+    rewrite(wrong, (n, d) => (n === 'blk.1.attn_q.weight' ? [d[1]!, d[0]!] : d));
+    src.close();
+    assert.throws(() => loadModel(missing), /blk\.2\.attn_k\.weight.*missing/);
+    assert.throws(() => loadModel(wrong), /blk\.1\.attn_q\.weight.*shape/);
+  });
+});
