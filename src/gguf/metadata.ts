@@ -120,7 +120,7 @@ export class Metadata {
   toJSON(maxArray = 16): Record<string, unknown> {
     const out: Record<string, unknown> = {};
     const conv = (v: GGUFValue): unknown => {
-      if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(v) : v.toString();
+      if (typeof v === 'bigint') return v <= BigInt(Number.MAX_SAFE_INTEGER) && v >= BigInt(Number.MIN_SAFE_INTEGER) ? Number(v) : v.toString();
       if (isGGUFArray(v)) {
         const shown = v.items.slice(0, maxArray).map(conv);
         return v.items.length > maxArray ? { length: v.items.length, first: shown } : shown;
