@@ -1,9 +1,11 @@
 // The stepflash command line. One file per command under commands/; this file wires them together and
 // turns any error into a one-line message and a non-zero exit code.
 import { Command, CommanderError } from 'commander';
+import { registerChat } from './commands/chat.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerLogits } from './commands/logits.js';
 import { registerMakeModel } from './commands/make-model.js';
+import { registerRun } from './commands/run.js';
 import { registerTokenize } from './commands/tokenize.js';
 
 export function buildProgram(): Command {
@@ -14,6 +16,8 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
+  registerRun(program);
+  registerChat(program);
   registerInspect(program);
   registerTokenize(program);
   registerLogits(program);
