@@ -13,7 +13,7 @@ const dir = mkdtempSync(join(os.tmpdir(), 'stepflash-gguf-fuzz-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
 
 const SEED = Number(process.env.GGUF_FUZZ_SEED ?? 0x5eed);
-const ITERATIONS = Number(process.env.GGUF_FUZZ_ITERATIONS ?? 4000);
+const ITERATIONS = Number(process.env.GGUF_FUZZ_ITERATIONS ?? 8000);
 
 /** mulberry32: small, fast, and the same everywhere. */
 function rng(seed: number): () => number {
