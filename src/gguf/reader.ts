@@ -280,6 +280,8 @@ class HeaderParser {
       this.what = `metadata ${q(key)}: the value`;
       const value = this.readValue(type, typeAt, key);
       if (key === 'general.alignment') {
+        // Same rule as llama.cpp: a UINT32 power of two (1 included). The GGUF spec asks writers for a
+        // multiple of 8, but llama.cpp reads any power of two, so refusing 1, 2 or 4 would only lose files.
         if (type !== GGUFValueType.UINT32) this.fail(typeAt, `general.alignment must be a UINT32, found ${valueTypeName(type)}`);
         const a = value as number;
         if (a === 0 || (a & (a - 1)) !== 0) this.fail(typeAt + 4, `general.alignment ${a} is not a power of two`);

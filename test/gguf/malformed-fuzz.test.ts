@@ -125,46 +125,49 @@ test(`fuzz: ${ITERATIONS} mutations of a valid file open cleanly or fail with a 
   const path = join(dir, 'mutant.gguf');
   // Rewriting one file in place is ~100x faster than writeFileSync's truncate-then-write on some file systems.
   const fd = openSync(path, 'w+');
-  after(() => closeSync(fd));
   const outcomes = new Map<string, number>();
   let opened = 0;
   let slowest = 0;
-  for (let it = 0; it < ITERATIONS; it++) {
-    const { bytes, how } = mutate(bases[it % bases.length]!, r);
-    writeSync(fd, bytes, 0, bytes.length, 0);
-    ftruncateSync(fd, bytes.length);
-    const where = `iteration ${it} (base ${it % bases.length}: ${how})`;
-    const t0 = performance.now();
-    let f: GGUFFile | undefined;
-    try {
-      f = GGUFFile.open(path);
-    } catch (e) {
-      if (!(e instanceof GGUFError)) {
-        writeFileSync(join(os.tmpdir(), 'stepflash-fuzz-failure.gguf'), bytes);
-        assert.fail(`${where}: threw ${(e as Error)?.name}: ${(e as Error)?.message}\n${(e as Error)?.stack}`);
-      }
-      assert.equal(e.file, path, where);
-      assert.ok(Number.isSafeInteger(e.offset) && e.offset >= 0 && e.offset <= bytes.length, `${where}: offset ${e.offset} outside the ${bytes.length}-byte file`);
-      assert.ok(e.message.startsWith(`${path}: at byte ${e.offset}: `), where);
-      const kind = e.reason.replace(/"[^"]*"/g, '"…"').replace(/\d+/g, 'N').slice(0, 60);
-      outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
-    }
-    if (f) {
-      opened++;
+  try {
+    for (let it = 0; it < ITERATIONS; it++) {
+      const { bytes, how } = mutate(bases[it % bases.length]!, r);
+      writeSync(fd, bytes, 0, bytes.length, 0);
+      ftruncateSync(fd, bytes.length);
+      const where = `iteration ${it} (base ${it % bases.length}: ${how})`;
+      const t0 = performance.now();
+      let f: GGUFFile | undefined;
       try {
-        // Everything an opened file promises must hold.
-        for (const t of f.tensors) {
-          assert.ok(t.fileOffset >= f.dataOffset && t.fileOffset + t.nbytes <= bytes.length, `${where}: ${t.name} out of bounds`);
-          assert.equal(t.fileOffset % f.alignment, f.dataOffset % f.alignment, where);
-          const data = f.readTensorBytes(t);
-          assert.deepEqual(data, bytes.subarray(t.fileOffset, t.fileOffset + t.nbytes), where);
+        f = GGUFFile.open(path);
+      } catch (e) {
+        if (!(e instanceof GGUFError)) {
+          writeFileSync(join(os.tmpdir(), 'stepflash-fuzz-failure.gguf'), bytes);
+          assert.fail(`${where}: threw ${(e as Error)?.name}: ${(e as Error)?.message}\n${(e as Error)?.stack}`);
         }
-        JSON.stringify(f.metadata.toJSON());
-      } finally {
-        f.close();
+        assert.equal(e.file, path, where);
+        assert.ok(Number.isSafeInteger(e.offset) && e.offset >= 0 && e.offset <= bytes.length, `${where}: offset ${e.offset} outside the ${bytes.length}-byte file`);
+        assert.ok(e.message.startsWith(`${path}: at byte ${e.offset}: `), where);
+        const kind = e.reason.replace(/"[^"]*"/g, '"…"').replace(/\d+/g, 'N').slice(0, 60);
+        outcomes.set(kind, (outcomes.get(kind) ?? 0) + 1);
       }
+      if (f) {
+        opened++;
+        try {
+          // Everything an opened file promises must hold.
+          for (const t of f.tensors) {
+            assert.ok(t.fileOffset >= f.dataOffset && t.fileOffset + t.nbytes <= bytes.length, `${where}: ${t.name} out of bounds`);
+            assert.equal(t.fileOffset % f.alignment, f.dataOffset % f.alignment, where);
+            const data = f.readTensorBytes(t);
+            assert.deepEqual(data, bytes.subarray(t.fileOffset, t.fileOffset + t.nbytes), where);
+          }
+          JSON.stringify(f.metadata.toJSON());
+        } finally {
+          f.close();
+        }
+      }
+      slowest = Math.max(slowest, performance.now() - t0);
     }
-    slowest = Math.max(slowest, performance.now() - t0);
+  } finally {
+    closeSync(fd);
   }
   assert.ok(slowest < 1000, `slowest open took ${slowest.toFixed(0)} ms`);
   // The mutations must exercise both sides: some mutants still open, and many different errors are hit.

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, rmSync, statSync, truncateSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, describe, it } from 'node:test';
 import {
   GGMLType,
@@ -23,7 +24,7 @@ import {
   type TensorToWrite,
 } from '../../src/gguf/index.js';
 
-const VOCAB_DIR = '/work/shared/fixtures/llama-vocab';
+const VOCAB_DIR = fileURLToPath(new URL('../fixtures/llama-vocab/', import.meta.url));
 const vocab = (name: string) => join(VOCAB_DIR, `ggml-vocab-${name}.gguf`);
 const VOCABS = ['deepseek-coder', 'deepseek-llm', 'gpt-2', 'llama-bpe', 'llama-spm', 'phi-3', 'qwen2'].filter((n) => existsSync(vocab(n)));
 

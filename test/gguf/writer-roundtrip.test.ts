@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, readdirSync, rmSync, statSync } from 'node:fs';
 import os from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { after, test } from 'node:test';
 import {
   GGMLType,
@@ -328,7 +329,7 @@ test('a large header (a 150k-string vocabulary) and a 16 MiB tensor round-trip',
 });
 
 test('rewriting the real vocabulary GGUFs reproduces them byte for byte', () => {
-  const vocabDir = '/work/shared/fixtures/llama-vocab';
+  const vocabDir = fileURLToPath(new URL('../fixtures/llama-vocab/', import.meta.url));
   let files: string[];
   try {
     files = readdirSync(vocabDir).filter((f) => f.endsWith('.gguf'));
