@@ -1,3 +1,5 @@
+import { fmaRow16, reduce16, vec_dot_f32 } from './ggml-order';
+
 // Matrix products y[t][r] = dot(W[r], x[t]) for weight rows r in [r0, r1) and tokens t in [0, nt).
 // W is stored row-major in the layout the loader repacks it into; x rows are contiguous (stride k);
 // y has a row stride of ldy floats. Row ranges exist so that a thread pool can split the work.
@@ -9,53 +11,6 @@
 // llama.cpp multiplies f32 weights with its tinyBLAS GEMM when the row length is a multiple of 16 (16 FMA
 // lanes over the row, then _mm512_reduce_add_ps) and with ggml_vec_dot_f32 otherwise; both orders are
 // reproduced here, with the FMA evaluated exactly in f64 and rounded once.
-@inline function fmaRow16(w: usize, x: usize, k: i32, lanes: usize): void {
-  for (let l = 0; l < 16; l += 4) v128.store(lanes + (<usize>l << 2), f32x4.splat(0));
-  for (let i = 0; i < k; i += 16) {
-    for (let l = 0; l < 16; l += 2) {
-      const o = <usize>(i + l) << 2;
-      const lp = lanes + (<usize>l << 2);
-      const a = f64x2.promote_low_f32x4(v128.load64_zero(lp));
-      const p = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(w + o)), f64x2.promote_low_f32x4(v128.load64_zero(x + o)));
-      v128.store64_lane(lp, f32x4.demote_f64x2_zero(f64x2.add(p, a)), 0);
-    }
-  }
-}
-
-@inline function reduce16f(p: usize): f32 {
-  const lo = f32x4.add(v128.load(p, 32), v128.load(p));
-  const hi = f32x4.add(v128.load(p, 48), v128.load(p, 16));
-  const t6 = f32x4.add(hi, lo);
-  return (f32x4.extract_lane(t6, 0) + f32x4.extract_lane(t6, 2)) + (f32x4.extract_lane(t6, 1) + f32x4.extract_lane(t6, 3));
-}
-
-/** ggml_vec_dot_f32 (AVX-512): 4x16 FMA lanes over 64-element steps, reduced, then a scalar tail. */
-@inline function vecDotF32(x: usize, y: usize, n: i32, lanes: usize): f32 {
-  const np = n & ~63;
-  let sumf: f32 = 0;
-  if (np > 0) {
-    for (let i = 0; i < 64; i += 4) v128.store(lanes + (<usize>i << 2), f32x4.splat(0));
-    for (let i = 0; i < np; i += 64) {
-      for (let j = 0; j < 64; j += 2) {
-        const o = <usize>(i + j) << 2;
-        const lp = lanes + (<usize>j << 2);
-        const a = f64x2.promote_low_f32x4(v128.load64_zero(lp));
-        const p = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(x + o)), f64x2.promote_low_f32x4(v128.load64_zero(y + o)));
-        v128.store64_lane(lp, f32x4.demote_f64x2_zero(f64x2.add(p, a)), 0);
-      }
-    }
-    for (let l = 0; l < 16; l += 4) {
-      const o = <usize>l << 2;
-      const s02 = f32x4.add(v128.load(lanes + o), v128.load(lanes + o + 128));
-      const s13 = f32x4.add(v128.load(lanes + o + 64), v128.load(lanes + o + 192));
-      v128.store(lanes + o, f32x4.add(s02, s13));
-    }
-    sumf = reduce16f(lanes);
-  }
-  for (let i = np; i < n; i++) sumf += load<f32>(x + (<usize>i << 2)) * load<f32>(y + (<usize>i << 2));
-  return sumf;
-}
-
 /** lanes: scratch for 64 floats. */
 export function matmul_f32(w: usize, x: usize, y: usize, k: i32, r0: i32, r1: i32, nt: i32, ldy: i32, lanes: usize): void {
   const rowBytes = <usize>k << 2;
@@ -67,9 +22,9 @@ export function matmul_f32(w: usize, x: usize, y: usize, k: i32, r0: i32, r1: i3
       let s: f32;
       if (gemm) {
         fmaRow16(wr, xt, k, lanes);
-        s = reduce16f(lanes);
+        s = reduce16(lanes);
       } else {
-        s = vecDotF32(wr, xt, k, lanes);
+        s = vec_dot_f32(wr, xt, k, lanes);
       }
       store<f32>(y + ((<usize>t * ldy + r) << 2), s);
     }
@@ -77,19 +32,6 @@ export function matmul_f32(w: usize, x: usize, y: usize, k: i32, r0: i32, r1: i3
 }
 
 // ---- int8 dot of one 32-element block -----------------------------------------------------------
-
-// Sum of the products of 32 signed bytes at a and b, as four i32 lanes (not yet reduced).
-@inline function dot32_i8(a: usize, b: usize): v128 {
-  const a0 = v128.load(a);
-  const a1 = v128.load(a, 16);
-  const b0 = v128.load(b);
-  const b1 = v128.load(b, 16);
-  let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a0), i16x8.extend_low_i8x16_s(b0));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a0), i16x8.extend_high_i8x16_s(b0)));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a1), i16x8.extend_low_i8x16_s(b1)));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a1), i16x8.extend_high_i8x16_s(b1)));
-  return s;
-}
 
 // Q4_0 block (16 bytes of nibbles: low nibble = element j, high nibble = element j+16; value = nibble-8)
 // times 32 int8 activations.

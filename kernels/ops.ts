@@ -1,3 +1,5 @@
+import { fma32, reduce16, vec_dot_f32 } from './ggml-order';
+
 // Normalisation, rotary embedding and attention kernels (f32).
 
 /** y = x / sqrt(mean(x^2) + eps) (* w when w != 0), per row of `dim` values; sums in f64 like ggml. */
@@ -62,20 +64,6 @@ export function rope(x: usize, nt: i32, nHeads: i32, hd: i32, nRot: i32, neox: i
 // which matters because the next matmul rounds them to 8-bit integers. Cells hold positions in order, so
 // a cell's lane is its position mod 16.
 
-@inline function fma32(a: f32, b: f32, c: f32): f32 {
-  return <f32>(<f64>a * <f64>b + <f64>c);
-}
-
-/** _mm512_reduce_add_ps over 16 floats at p. */
-@inline function reduce16(p: usize): f32 {
-  const lo = f32x4.add(v128.load(p, 32), v128.load(p));
-  const hi = f32x4.add(v128.load(p, 48), v128.load(p, 16));
-  const t6 = f32x4.add(hi, lo);
-  const t8_0 = f32x4.extract_lane(t6, 0) + f32x4.extract_lane(t6, 2);
-  const t8_1 = f32x4.extract_lane(t6, 1) + f32x4.extract_lane(t6, 3);
-  return t8_0 + t8_1;
-}
-
 /** ggml_v_expf (AVX-512 build). */
 export function v_expf(x: f32): f32 {
   const R: f32 = 12582912.0;
@@ -86,31 +74,6 @@ export function v_expf(x: f32): f32 {
   const u: f32 = b * b;
   const j = fma32(fma32(fma32(reinterpret<f32>(0x3c072010), b, reinterpret<f32>(0x3d2b9f17)), u, fma32(reinterpret<f32>(0x3e2aaf33), b, reinterpret<f32>(0x3efffedb))), u, fma32(reinterpret<f32>(0x3f7ffff6), b, 1.0));
   return <f32>(<f64>j * Math.pow(2.0, <f64>n));
-}
-
-/** ggml_vec_dot_f32 (AVX-512): 4x16 FMA lanes over 64-element steps, reduced, then a scalar tail. */
-@inline function vec_dot_f32(x: usize, y: usize, n: i32, lanes: usize): f32 {
-  const np = n & ~63;
-  let sumf: f32 = 0;
-  if (np > 0) {
-    for (let i = 0; i < 64; i += 4) v128.store(lanes + (<usize>i << 2), f32x4.splat(0));
-    for (let i = 0; i < np; i += 64) {
-      for (let j = 0; j < 64; j++) {
-        const lp = lanes + (<usize>j << 2);
-        store<f32>(lp, fma32(load<f32>(x + (<usize>(i + j) << 2)), load<f32>(y + (<usize>(i + j) << 2)), load<f32>(lp)));
-      }
-    }
-    // sum0 += sum2; sum1 += sum3; sum0 += sum1 (16 lanes each), then the 16-lane reduction.
-    for (let l = 0; l < 16; l += 4) {
-      const o = <usize>l << 2;
-      const s02 = f32x4.add(v128.load(lanes + o), v128.load(lanes + o + 128));
-      const s13 = f32x4.add(v128.load(lanes + o + 64), v128.load(lanes + o + 192));
-      v128.store(lanes + o, f32x4.add(s02, s13));
-    }
-    sumf = reduce16(lanes);
-  }
-  for (let i = np; i < n; i++) sumf += load<f32>(x + (<usize>i << 2)) * load<f32>(y + (<usize>i << 2));
-  return sumf;
 }
 
 /**

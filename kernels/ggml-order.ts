@@ -1,0 +1,56 @@
+// Floating-point building blocks in llama.cpp's x86 (AVX-512 build) evaluation order, shared by the
+// matmul and attention kernels. WebAssembly has no fused multiply-add outside relaxed SIMD, so an FMA is
+// evaluated in f64, where the product of two f32 values is exact, and rounded once to f32.
+
+@inline export function fma32(a: f32, b: f32, c: f32): f32 {
+  return <f32>(<f64>a * <f64>b + <f64>c);
+}
+
+/** lanes[l] = the sum over i = l mod 16 of fma(w[i], x[i], .), as tinyBLAS's 16-lane f32 GEMM does. */
+@inline export function fmaRow16(w: usize, x: usize, k: i32, lanes: usize): void {
+  for (let l = 0; l < 16; l += 4) v128.store(lanes + (<usize>l << 2), f32x4.splat(0));
+  for (let i = 0; i < k; i += 16) {
+    for (let l = 0; l < 16; l += 2) {
+      const o = <usize>(i + l) << 2;
+      const lp = lanes + (<usize>l << 2);
+      const a = f64x2.promote_low_f32x4(v128.load64_zero(lp));
+      const p = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(w + o)), f64x2.promote_low_f32x4(v128.load64_zero(x + o)));
+      v128.store64_lane(lp, f32x4.demote_f64x2_zero(f64x2.add(p, a)), 0);
+    }
+  }
+}
+
+/** _mm512_reduce_add_ps over 16 floats at p: halves, then quarters, then (0+2)+(1+3). */
+@inline export function reduce16(p: usize): f32 {
+  const lo = f32x4.add(v128.load(p, 32), v128.load(p));
+  const hi = f32x4.add(v128.load(p, 48), v128.load(p, 16));
+  const t6 = f32x4.add(hi, lo);
+  return (f32x4.extract_lane(t6, 0) + f32x4.extract_lane(t6, 2)) + (f32x4.extract_lane(t6, 1) + f32x4.extract_lane(t6, 3));
+}
+
+/** ggml_vec_dot_f32 (AVX-512): 4x16 FMA lanes over 64-element steps, reduced, then a scalar tail. */
+@inline export function vec_dot_f32(x: usize, y: usize, n: i32, lanes: usize): f32 {
+  const np = n & ~63;
+  let sumf: f32 = 0;
+  if (np > 0) {
+    for (let i = 0; i < 64; i += 4) v128.store(lanes + (<usize>i << 2), f32x4.splat(0));
+    for (let i = 0; i < np; i += 64) {
+      for (let j = 0; j < 64; j += 2) {
+        const o = <usize>(i + j) << 2;
+        const lp = lanes + (<usize>j << 2);
+        const a = f64x2.promote_low_f32x4(v128.load64_zero(lp));
+        const p = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(x + o)), f64x2.promote_low_f32x4(v128.load64_zero(y + o)));
+        v128.store64_lane(lp, f32x4.demote_f64x2_zero(f64x2.add(p, a)), 0);
+      }
+    }
+    for (let l = 0; l < 16; l += 4) {
+      const o = <usize>l << 2;
+      const s02 = f32x4.add(v128.load(lanes + o), v128.load(lanes + o + 128));
+      const s13 = f32x4.add(v128.load(lanes + o + 64), v128.load(lanes + o + 192));
+      v128.store(lanes + o, f32x4.add(s02, s13));
+    }
+    sumf = reduce16(lanes);
+  }
+  for (let i = np; i < n; i++) sumf += load<f32>(x + (<usize>i << 2)) * load<f32>(y + (<usize>i << 2));
+  return sumf;
+}
