@@ -22,7 +22,7 @@
 //
 // Everything per token works in buffers allocated once per sampler (O(vocabulary) memory, a few MB at
 // 128k); top-k is a heap selection, top-p sorts only a growing prefix of the candidates.
-import { randomSeed, SamplerRng } from './random.js';
+import { randomSeed, Rng } from '../common/rng.js';
 
 export interface SamplerOptions {
   /** Softmax temperature; 0 (or less) is greedy decoding. Default 1. */
@@ -465,7 +465,7 @@ function heapSelect(ids: Int32Array | null, logits: Float32Array, n: number, k: 
 export class Sampler implements TokenSampler {
   readonly options: ResolvedSamplerOptions;
   readonly seed: number;
-  private rng: SamplerRng;
+  private rng: Rng;
   private readonly work: Float32Array;
   private readonly cands: Candidates;
   private readonly probs: Float64Array;
@@ -485,7 +485,7 @@ export class Sampler implements TokenSampler {
     if (!Number.isInteger(vocabSize) || vocabSize <= 0) throw new RangeError(`vocabulary size must be a positive integer, got ${vocabSize}`);
     this.options = resolveSamplerOptions(options);
     this.seed = options.seed ?? randomSeed();
-    this.rng = new SamplerRng(this.seed);
+    this.rng = new Rng(this.seed);
     this.work = new Float32Array(vocabSize);
     this.cands = new Candidates(vocabSize);
     this.probs = new Float64Array(vocabSize);
@@ -507,7 +507,7 @@ export class Sampler implements TokenSampler {
 
   /** Restarts the random stream (as if constructed with `seed`) without touching the history. */
   reseed(seed: number): void {
-    this.rng = new SamplerRng(seed);
+    this.rng = new Rng(seed);
     (this as { seed: number }).seed = seed;
   }
 

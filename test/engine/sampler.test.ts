@@ -3,7 +3,7 @@
 // chi-squared check that temperature-1 sampling follows the softmax.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { SamplerRng } from '../../src/engine/random.js';
+import { Rng } from '../../src/common/rng.js';
 import { argmax, Candidates, Sampler, tokenLogprobs } from '../../src/engine/sampler.js';
 
 /** Deterministic pseudo-random logits (integer hashing only). */
@@ -29,11 +29,11 @@ function order(row: ArrayLike<number>): number[] {
 const sortedIds = (c: Candidates) => Array.from(c.ids.subarray(0, c.n)).sort((a, b) => a - b);
 
 test('the RNG is pinned: same seed, same stream, on every machine', () => {
-  const r = new SamplerRng(42);
+  const r = new Rng(42);
   assert.deepEqual(Array.from({ length: 4 }, () => r.nextU32()), [2837322924, 544945897, 479756282, 3500138142]);
-  assert.equal(new SamplerRng(42).next(), 0.6606157208001621);
+  assert.equal(new Rng(42).next(), 0.6606157208001621);
   // Seeds differing only above 32 bits, or in sign, give different streams.
-  const first = (s: number) => new SamplerRng(s).nextU32();
+  const first = (s: number) => new Rng(s).nextU32();
   assert.notEqual(first(1), first(1 + 2 ** 32));
   assert.notEqual(first(5), first(-5));
   for (let i = 0; i < 1000; i++) {

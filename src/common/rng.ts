@@ -1,8 +1,8 @@
-// The sampler's random numbers: xoshiro128** seeded through splitmix32, integer arithmetic only, so a seed
-// gives the same stream on every machine and every JavaScript engine (Math.random is neither seedable
-// nor reproducible).
+// The project's one source of reproducible random numbers (sampling, generated model weights):
+// xoshiro128** seeded through splitmix32, integer arithmetic only, so a seed gives the same stream on
+// every machine and every JavaScript engine (Math.random is neither seedable nor reproducible).
 
-export class SamplerRng {
+export class Rng {
   private readonly s = new Uint32Array(4);
 
   /** Any finite number is a seed; its integer part up to 2^53 is used whole (both 32-bit halves). */
@@ -42,6 +42,17 @@ export class SamplerRng {
     const a = this.nextU32() >>> 5; // 27 bits
     const b = this.nextU32() >>> 6; // 26 bits
     return (a * 67108864 + b) / 9007199254740992;
+  }
+
+  /** Fills with N(0, std^2) deviates (Box-Muller; Math.log/cos/sin are deterministic in V8). */
+  fillNormal(dst: Float32Array, std: number): void {
+    for (let i = 0; i < dst.length; i += 2) {
+      const u = 1 - this.next();
+      const v = this.next();
+      const r = Math.sqrt(-2 * Math.log(u)) * std;
+      dst[i] = r * Math.cos(2 * Math.PI * v);
+      if (i + 1 < dst.length) dst[i + 1] = r * Math.sin(2 * Math.PI * v);
+    }
   }
 }
 
