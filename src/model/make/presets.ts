@@ -93,9 +93,9 @@ export const PRESETS: Record<string, Preset> = {
   'step35-700m': {
     ...step35Base,
     name: 'step35-700m',
-    description: 'the largest preset: 1536 hidden, 12 layers + 1 MTP layer, 32 experts top-8, about 700M parameters',
+    description: 'the largest preset: 1536 hidden, 12 layers + 1 MTP layer, 32 experts top-8, about 730M parameters',
     nEmbd: 1536, nLayer: 12, nNextn: 1, headDim: 128, nHeadFull: 12, nHeadSwa: 16, nHeadKv: 4, window: 512,
-    ffDense: 4096, nExpert: 32, nExpertUsed: 8, ffExp: 320, ffShexp: 512, ctx: 8192, vocabSize: 32000,
+    ffDense: 4096, nExpert: 32, nExpertUsed: 8, ffExp: 256, ffShexp: 512, ctx: 8192, vocabSize: 32000,
   },
 };
 
