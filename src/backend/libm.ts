@@ -21,6 +21,11 @@
 //                    result = float(fma(c2, x6, c))
 //   sin/cos reduction for |x| < 120:  r = fma(-n, pi/2, x)   (the 4/pi table path for larger |x| is integer)
 //
+// Only two of these change any result: expf's r = fma(InvLn2N, x, -kd) (2 of the 2^32 inputs, e.g.
+// 0x4202422f) and the sin/cos reduction (12 sinf inputs, 22 cosf inputs, all in 17 < |x| < 120). Turning
+// any single polynomial contraction off changes no output on any float input (checked exhaustively
+// against a C model of the algorithm); they are reproduced anyway.
+//
 // A fused multiply-add is emulated exactly, but that is slowish, so each function first evaluates its
 // polynomial with ordinary double operations (exactly the SSE2 build) and keeps that result when a
 // generous bound on the fused/unfused difference cannot change the final rounding to float. Only about
