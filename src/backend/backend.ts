@@ -29,6 +29,13 @@ export interface MatrixSource {
   readRows(r0: number, n: number): Uint8Array;
 }
 
+export interface MatmulOp {
+  readonly y: Tensor;
+  readonly w: Matrix;
+  readonly x: Tensor;
+  readonly nt: number;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -43,9 +50,13 @@ export interface Backend {
   view(t: Tensor): Float32Array;
   /** Bytes of backend memory in use. */
   memoryBytes(): number;
+  /** Releases threads and memory; the backend is unusable afterwards. */
+  close(): Promise<void>;
 
   /** y[t] = W x[t] for nt tokens: x is [nt][W.cols], y is [nt][W.rows]. */
   matmul(y: Tensor, w: Matrix, x: Tensor, nt: number): void;
+  /** Several independent products at once (one parallel dispatch); the same as calling matmul for each. */
+  matmuls(ops: readonly MatmulOp[]): void;
   /** Row-wise RMS normalisation over rows of `dim`, times w when given. */
   rmsNorm(y: Tensor, x: Tensor, w: Tensor | null, nrows: number, dim: number, eps: number): void;
   /** Rotary embedding in place; cs holds (cos, sin) per token and rotated pair. */

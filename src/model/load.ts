@@ -10,6 +10,8 @@ export interface LoadOptions {
   readonly backend?: Backend;
   readonly onProgress?: LoadProgress;
   readonly maxBatch?: number;
+  /** Threads for the CPU backend created when no backend is given. */
+  readonly threads?: number;
 }
 
 export interface LoadedModel {
@@ -22,14 +24,25 @@ export interface LoadedModel {
 export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
   const t0 = performance.now();
   const file = GGUFFile.open(path);
+  let backend: Backend | undefined;
   try {
     const config = configFromMetadata(file.metadata, (n) => file.tensor(n) !== undefined);
-    const backend = opts.backend ?? new CpuBackend();
+    backend = opts.backend ?? new CpuBackend({ threads: opts.threads });
     const weights = loadWeights(file, config, backend, opts.onProgress);
     const model = new Step35Model(config, weights, backend, file, opts.maxBatch);
-    return { model, file, loadMs: performance.now() - t0, close: () => file.close() };
+    const ownBackend = !opts.backend;
+    return {
+      model,
+      file,
+      loadMs: performance.now() - t0,
+      close: () => {
+        file.close();
+        if (ownBackend) void backend!.close();
+      },
+    };
   } catch (e) {
     file.close();
+    if (!opts.backend) void backend?.close();
     throw e;
   }
 }

@@ -7,7 +7,7 @@
 //
 // Norm weights come from GGUF with the zero-centred (1 + w) gain already baked in, as llama.cpp's
 // converter writes them, so every norm here is a plain RMSNorm.
-import { slice, type Backend, type Tensor } from '../backend/backend.js';
+import { slice, type Backend, type MatmulOp, type Tensor } from '../backend/backend.js';
 import { dequantizeRow } from '../gguf/quant/index.js';
 import { bytesFor } from '../gguf/ggml-types.js';
 import type { GGUFFile } from '../gguf/reader.js';
@@ -20,12 +20,18 @@ import type { LayerWeights, MlpWeights, ModelWeights } from './weights.js';
 export interface ForwardOptions {
   /** Which of the new tokens need next-token logits: the last one (default), all of them, or none. */
   readonly logits?: 'last' | 'all' | 'none';
+  /**
+   * Debugging: called with intermediate tensors under llama.cpp's graph names ("attn_norm-3",
+   * "ffn_out-3", ...) so that a run can be compared with llama.cpp's eval callback tensor by tensor.
+   */
+  readonly trace?: (name: string, values: Float32Array) => void;
 }
 
 export class Step35Model {
   /** Largest number of tokens pushed through the layers at once; longer inputs are split. */
   readonly maxBatch: number;
   private hidden: Tensor | null = null;
+  private trace: ForwardOptions['trace'] = undefined;
 
   constructor(
     readonly config: ModelConfig,
@@ -48,6 +54,7 @@ export class Step35Model {
     if (seq.length + tokens.length > seq.maxLength)
       throw new RangeError(`${tokens.length} more tokens do not fit: the sequence holds ${seq.length} of at most ${seq.maxLength}`);
     const out = new Float32Array(mode === 'all' ? tokens.length * V : mode === 'last' ? V : 0);
+    this.trace = opts.trace;
     for (let start = 0; start < tokens.length; start += this.maxBatch) {
       const chunk = tokens.slice(start, start + this.maxBatch);
       const isLastChunk = start + chunk.length === tokens.length;
@@ -88,6 +95,10 @@ export class Step35Model {
     return B.view(logits).slice();
   }
 
+  private t(name: string, il: number, x: Tensor, n: number): void {
+    if (this.trace) this.trace(il >= 0 ? `${name}-${il}` : name, this.backend.view(x).slice(0, n));
+  }
+
   private embed(tokens: readonly number[], dst: Float32Array): void {
     const t = this.weights.embedding;
     const E = this.config.nEmbd;
@@ -106,21 +117,30 @@ export class Step35Model {
     const aw = lw.attn;
     const a = B.temp(nt * E);
     B.rmsNorm(a, h, aw.norm, nt, E, cfg.rmsEps);
+    this.t('attn_norm', L.index, a, nt * E);
 
     const q = B.temp(nt * L.nHead * hd);
     const k = B.temp(nt * L.nHeadKv * hd);
     const v = B.temp(nt * L.nHeadKv * cfg.headDimV);
-    B.matmul(q, aw.q, a, nt);
-    B.matmul(k, aw.k, a, nt);
-    B.matmul(v, aw.v, a, nt);
+    const g = aw.gate ? B.temp(nt * L.nHead) : null;
+    B.matmuls([
+      { y: q, w: aw.q, x: a, nt },
+      { y: k, w: aw.k, x: a, nt },
+      { y: v, w: aw.v, x: a, nt },
+      ...(g ? [{ y: g, w: aw.gate!, x: a, nt }] : []),
+    ]);
     if (aw.qNorm) B.rmsNorm(q, q, aw.qNorm, nt * L.nHead, hd, cfg.rmsEps);
     if (aw.kNorm) B.rmsNorm(k, k, aw.kNorm, nt * L.nHeadKv, hd, cfg.rmsEps);
 
+    this.t('Qcur_normed', L.index, q, nt * L.nHead * hd);
+    this.t('Kcur_normed', L.index, k, nt * L.nHeadKv * hd);
     const positions = Array.from({ length: nt }, (_, i) => pos0 + i);
     const cs = ropeTable(positions, L.nRot, L.ropeBase, cfg.ropeFreqScale, L.ropeFactors ? this.weights.ropeFreqs : null);
     const neox = cfg.ropeMode === 'neox';
     B.rope(q, nt, L.nHead, hd, L.nRot, neox, cs);
     B.rope(k, nt, L.nHeadKv, hd, L.nRot, neox, cs);
+    this.t('Qcur_pos', L.index, q, nt * L.nHead * hd);
+    this.t('Kcur_pos', L.index, k, nt * L.nHeadKv * hd);
 
     const kv = seq.layers[il]!;
     const kRow = L.nHeadKv * hd;
@@ -134,14 +154,14 @@ export class Step35Model {
     const window = L.sliding ? cfg.slidingWindow : 0;
     B.attention(o, q, kv.k, kv.v, nt, pos0, L.nHead, L.nHeadKv, hd, kv.capacity, window, 1 / Math.sqrt(hd));
 
-    if (aw.gate) {
-      const g = B.temp(nt * L.nHead);
-      B.matmul(g, aw.gate, a, nt);
-      B.headGate(o, g, nt, L.nHead, cfg.headDimV);
-    }
+    this.t('attn_out', L.index, o, nt * L.nHead * cfg.headDimV);
+    if (g) B.headGate(o, g, nt, L.nHead, cfg.headDimV);
+    if (g) this.t('attn_gated', L.index, o, nt * L.nHead * cfg.headDimV);
     const proj = B.temp(nt * E);
     B.matmul(proj, aw.o, o, nt);
+    this.t('attn_proj', L.index, proj, nt * E);
     B.add(h, h, proj, nt * E);
+    this.t('ffn_inp', L.index, h, nt * E);
   }
 
   /** h += FFN(RMSNorm(h)): a dense SwiGLU, or Σ w_e Expert_e + Shared on MoE layers. */
@@ -150,64 +170,90 @@ export class Step35Model {
     const E = cfg.nEmbd;
     const f = B.temp(nt * E);
     B.rmsNorm(f, h, lw.ffnNorm, nt, E, cfg.rmsEps);
+    this.t('ffn_norm', L.index, f, nt * E);
     const y = B.temp(nt * E);
-    if (lw.moe) {
-      this.moe(y, f, L, lw, nt);
-      if (lw.moe.shared) {
-        const s = B.temp(nt * E);
-        this.mlp(s, f, lw.moe.shared, nt, L.clampShexp);
-        B.add(y, y, s, nt * E);
-      }
-    } else {
-      this.mlp(y, f, lw.mlp!, nt, L.clampShexp);
-    }
+    if (lw.moe) this.moe(y, f, L, lw, nt);
+    else this.mlp(y, f, lw.mlp!, nt, L.clampShexp);
+    this.t('ffn_out', L.index, y, nt * E);
     B.add(h, h, y, nt * E);
   }
 
   /** y = W_down · act(W_gate x, W_up x) with the layer's SwiGLU clamp. */
-  private mlp(y: Tensor, x: Tensor, w: MlpWeights, nt: number, clamp: number, scratch?: { g: Tensor; u: Tensor }): void {
+  private mlp(y: Tensor, x: Tensor, w: MlpWeights, nt: number, clamp: number): void {
     const B = this.backend;
     const F = w.gate.rows;
-    const g = scratch ? slice(scratch.g, 0, nt * F) : B.temp(nt * F);
-    const u = scratch ? slice(scratch.u, 0, nt * F) : B.temp(nt * F);
-    B.matmul(g, w.gate, x, nt);
-    B.matmul(u, w.up, x, nt);
+    const g = B.temp(nt * F);
+    const u = B.temp(nt * F);
+    B.matmuls([{ y: g, w: w.gate, x, nt }, { y: u, w: w.up, x, nt }]);
     B.swiglu(g, g, u, nt, F, clamp);
     B.matmul(y, w.down, g, nt);
   }
 
-  /** Routed experts: only the experts some token selected are computed, each over its tokens only. */
+  /**
+   * y = Σ_k w_k Expert_{e_k}(f) + Shared(f). Only the experts some token selected are computed, each over
+   * its tokens only, and all of them (with the shared expert) in one dispatch for gate/up and one for down.
+   */
   private moe(y: Tensor, f: Tensor, L: LayerConfig, lw: LayerWeights, nt: number): void {
     const { config: cfg, backend: B } = this;
     const moe = lw.moe!;
     const E = cfg.nEmbd;
+    const F = cfg.nFfExp;
     const logits = B.temp(nt * cfg.nExpert);
     B.matmul(logits, moe.router, f, nt);
+    this.t('ffn_moe_logits', L.index, logits, nt * cfg.nExpert);
     const route = routeTokens(B.view(logits), nt, cfg, moe.bias);
 
-    // Each (token, rank) output goes to its own row so the weighted outputs can be summed in rank order,
-    // the order llama.cpp adds them in.
+    // Group the (token, rank) slots by expert; each group's inputs are gathered into consecutive rows.
     const K = route.k;
-    const byExpert = new Map<number, number[]>();
+    const groups = new Map<number, number[]>();
     for (let slot = 0; slot < nt * K; slot++) {
       const e = route.experts[slot]!;
-      let list = byExpert.get(e);
-      if (!list) byExpert.set(e, (list = []));
-      list.push(slot);
+      const list = groups.get(e);
+      if (list) list.push(slot);
+      else groups.set(e, [slot]);
     }
-    const xe = B.temp(nt * E);
-    const ye = B.temp(nt * E);
-    const outs = B.temp(nt * K * E);
-    const scratch = { g: B.temp(nt * cfg.nFfExp), u: B.temp(nt * cfg.nFfExp) };
-    for (const [e, slots] of byExpert) {
-      slots.forEach((slot, i) => B.copy(slice(xe, i * E, E), slice(f, Math.floor(slot / K) * E, E), E));
-      this.mlp(ye, xe, moe.experts[e]!, slots.length, L.clampExp, scratch);
-      slots.forEach((slot, i) => B.scale(slice(outs, slot * E, E), slice(ye, i * E, E), route.weights[slot]!, E));
+    const xe = B.temp(nt * K * E);
+    const ge = B.temp(nt * K * F);
+    const ue = B.temp(nt * K * F);
+    const de = B.temp(nt * K * E);
+    const rowOf = new Int32Array(nt * K);
+    const up: MatmulOp[] = [];
+    const down: MatmulOp[] = [];
+    let row = 0;
+    for (const [e, slots] of groups) {
+      const n = slots.length;
+      slots.forEach((slot, i) => {
+        rowOf[slot] = row + i;
+        B.copy(slice(xe, (row + i) * E, E), slice(f, Math.floor(slot / K) * E, E), E);
+      });
+      const w = moe.experts[e]!;
+      const x = slice(xe, row * E, n * E);
+      up.push({ y: slice(ge, row * F, n * F), w: w.gate, x, nt: n }, { y: slice(ue, row * F, n * F), w: w.up, x, nt: n });
+      down.push({ y: slice(de, row * E, n * E), w: w.down, x: slice(ge, row * F, n * F), nt: n });
+      row += n;
     }
+    const sh = moe.shared;
+    const S = sh ? sh.gate.rows : 0;
+    const gs = B.temp(nt * S), us = B.temp(nt * S), ds = B.temp(nt * E);
+    if (sh) {
+      up.push({ y: gs, w: sh.gate, x: f, nt }, { y: us, w: sh.up, x: f, nt });
+      down.push({ y: ds, w: sh.down, x: gs, nt });
+    }
+    B.matmuls(up);
+    B.swiglu(ge, ge, ue, row, F, L.clampExp);
+    if (sh) B.swiglu(gs, gs, us, nt, S, L.clampShexp);
+    B.matmuls(down);
+
+    // Weighted expert outputs are added in rank order (the order llama.cpp adds them in), then the shared expert.
+    const tmp = B.temp(E);
     for (let t = 0; t < nt; t++) {
       const yt = slice(y, t * E, E);
-      B.copy(yt, slice(outs, t * K * E, E), E);
-      for (let j = 1; j < K; j++) B.add(yt, yt, slice(outs, (t * K + j) * E, E), E);
+      for (let j = 0; j < K; j++) {
+        const slot = t * K + j;
+        B.scale(j === 0 ? yt : tmp, slice(de, rowOf[slot]! * E, E), route.weights[slot]!, E);
+        if (j > 0) B.add(yt, yt, tmp, E);
+      }
+      if (sh) B.add(yt, yt, slice(ds, t * E, E), E);
     }
   }
 }

@@ -7,9 +7,11 @@
 // bf16, Q8_0 or Q8_K), which gives the same products up to float summation order.
 import { GGMLType, bytesFor, typeName } from '../../gguf/ggml-types.js';
 import { dequantizeRow, f16ToF32 } from '../../gguf/quant/index.js';
-import type { Backend, Matrix, MatrixSource, Tensor } from '../backend.js';
+import type { Backend, MatmulOp, Matrix, MatrixSource, Tensor } from '../backend.js';
 import { sigmoid, siluRow } from '../ggml-math.js';
-import { instantiateKernels, type KernelExports } from './kernels.js';
+import { availableParallelism } from 'node:os';
+import { compileKernels, instantiateKernels, type KernelExports } from './kernels.js';
+import { ThreadPool, type KernelCall } from './thread-pool.js';
 import { WasmMemory } from './wasm-memory.js';
 
 type ActivationRounding = 'none' | 'f16' | 'bf16' | 'q8_0' | 'q8_K';
@@ -36,15 +38,47 @@ function roundingFor(type: GGMLType): ActivationRounding {
 }
 
 const READ_CHUNK = 8 << 20;
+const SCRATCH_MIN = 64 << 10;
+
+export interface CpuBackendOptions {
+  /** Threads computing kernels, this one included. Default: the machine's cores. */
+  readonly threads?: number;
+}
+
+export function defaultThreads(): number {
+  const env = Number(process.env.STEPFLASH_THREADS);
+  return Number.isInteger(env) && env > 0 ? env : availableParallelism();
+}
 
 export class CpuBackend implements Backend {
   readonly name = 'cpu-wasm-simd';
   readonly mem: WasmMemory;
   readonly k: KernelExports;
+  readonly threads: number;
+  private readonly pool: ThreadPool;
+  private scratchBytes = 0;
 
-  constructor() {
+  constructor(opts: CpuBackendOptions = {}) {
+    this.threads = opts.threads ?? defaultThreads();
     this.mem = new WasmMemory();
     this.k = instantiateKernels(this.mem.memory);
+    const scratch = this.allocScratch(SCRATCH_MIN);
+    this.pool = new ThreadPool(this.mem.memory, compileKernels(), this.k, this.threads, scratch);
+  }
+
+  /** Per-thread scratch of at least `bytes`; regions only grow (old ones are left behind, which is rare). */
+  private allocScratch(bytes: number): number[] {
+    this.scratchBytes = bytes;
+    return Array.from({ length: this.threads }, () => this.mem.allocBytes(bytes));
+  }
+
+  private ensureScratch(bytes: number): void {
+    if (bytes <= this.scratchBytes) return;
+    this.allocScratch(Math.max(bytes, this.scratchBytes * 2)).forEach((p, t) => this.pool.setScratch(t, p));
+  }
+
+  async close(): Promise<void> {
+    await this.pool.close();
   }
 
   // ---- memory -------------------------------------------------------------------------------
@@ -110,29 +144,47 @@ export class CpuBackend implements Backend {
   // ---- compute ------------------------------------------------------------------------------
 
   matmul(y: Tensor, w: Matrix, x: Tensor, nt: number): void {
-    const m = w as CpuMatrix;
-    const k = m.cols;
-    if (x.size < nt * k || y.size < nt * m.rows) throw new RangeError(`matmul: ${nt} tokens do not fit x (${x.size}) or y (${y.size}) for a ${m.rows}x${k} matrix`);
-    if (m.layout === 'q8_0' || m.layout === 'q4_0') {
-      const xq = this.mem.tempBytes(nt * k);
-      const xd = this.mem.tempBytes((nt * k) / 8);
-      this.k.quantize_q8_0(x.ptr, nt * k, xq, xd);
-      if (m.layout === 'q8_0') this.k.matmul_q8_0(m.qptr, m.dptr, xq, xd, y.ptr, k, 0, m.rows, nt, m.rows);
-      else this.k.matmul_q4_0(m.qptr, m.dptr, xq, xd, y.ptr, k, 0, m.rows, nt, m.rows);
-      return;
-    }
-    let xp = x.ptr;
-    if (m.rounding !== 'none') {
-      xp = this.mem.tempBytes(nt * k * 4);
-      this.mem.f32(xp, nt * k).set(this.mem.f32(x.ptr, nt * k));
-      switch (m.rounding) {
-        case 'f16': this.k.round_to_f16(xp, nt * k); break;
-        case 'bf16': this.k.round_to_bf16(xp, nt * k); break;
-        case 'q8_0': this.k.fake_quant_q8_0(xp, nt * k, this.mem.tempBytes(nt * k), this.mem.tempBytes((nt * k) / 8)); break;
-        case 'q8_K': this.k.fake_quant_q8_K(xp, nt * k); break;
+    this.matmuls([{ y, w, x, nt }]);
+  }
+
+  matmuls(ops: readonly MatmulOp[]): void {
+    // Inputs shared by several products (q, k, v and the gate read the same normed activations) are
+    // quantized once.
+    const prepared = new Map<string, { xq: number; xd: number } | number>();
+    const calls: KernelCall[] = [];
+    for (const { y, w, x, nt } of ops) {
+      const m = w as CpuMatrix;
+      const k = m.cols;
+      if (x.size < nt * k || y.size < nt * m.rows) throw new RangeError(`matmul: ${nt} tokens do not fit x (${x.size}) or y (${y.size}) for a ${m.rows}x${k} matrix`);
+      const key = `${x.ptr}:${nt * k}:${m.layout === 'f32' ? m.rounding : 'int8'}`;
+      if (m.layout === 'q8_0' || m.layout === 'q4_0') {
+        let q = prepared.get(key) as { xq: number; xd: number } | undefined;
+        if (!q) {
+          q = { xq: this.mem.tempBytes(nt * k), xd: this.mem.tempBytes((nt * k) / 8) };
+          this.k.quantize_q8_0(x.ptr, nt * k, q.xq, q.xd);
+          prepared.set(key, q);
+        }
+        calls.push({ kernel: m.layout === 'q8_0' ? 'matmul_q8_0' : 'matmul_q4_0', args: [m.qptr, m.dptr, q.xq, q.xd, y.ptr, k, 0, 0, nt, m.rows], rows: m.rows, r0Arg: 6 });
+        continue;
       }
+      let xp = prepared.get(key) as number | undefined;
+      if (xp === undefined) {
+        xp = x.ptr;
+        if (m.rounding !== 'none') {
+          xp = this.mem.tempBytes(nt * k * 4);
+          this.mem.f32(xp, nt * k).set(this.mem.f32(x.ptr, nt * k));
+          switch (m.rounding) {
+            case 'f16': this.k.round_to_f16(xp, nt * k); break;
+            case 'bf16': this.k.round_to_bf16(xp, nt * k); break;
+            case 'q8_0': this.k.fake_quant_q8_0(xp, nt * k, this.mem.tempBytes(nt * k), this.mem.tempBytes((nt * k) / 8)); break;
+            case 'q8_K': this.k.fake_quant_q8_K(xp, nt * k); break;
+          }
+        }
+        prepared.set(key, xp);
+      }
+      calls.push({ kernel: 'matmul_f32', args: [m.qptr, xp, y.ptr, k, m.rows, 0, 0, nt, m.rows, 0], rows: m.rows, r0Arg: 5, scratchArg: 9 });
     }
-    this.k.matmul_f32(m.qptr, xp, y.ptr, k, 0, m.rows, nt, m.rows, this.mem.tempBytes(64 * 4));
+    this.pool.run(calls);
   }
 
   rmsNorm(y: Tensor, x: Tensor, w: Tensor | null, nrows: number, dim: number, eps: number): void {
@@ -147,8 +199,14 @@ export class CpuBackend implements Backend {
 
   attention(o: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, nt: number, pos0: number, nHead: number, nKv: number, headDim: number, cap: number, window: number, scale: number): void {
     const maxKeys = window > 0 ? Math.min(window, pos0 + nt) : pos0 + nt;
-    const scratch = this.mem.tempBytes((maxKeys + 32 + 64 + 16 * headDim) * 4);
-    this.k.attention(q.ptr, kCache.ptr, vCache.ptr, o.ptr, nt, pos0, nHead, nKv, headDim, cap, window, Math.fround(scale), scratch);
+    this.ensureScratch((maxKeys + 32 + 64 + 16 * headDim) * 4);
+    this.pool.run([{
+      kernel: 'attention',
+      args: [q.ptr, kCache.ptr, vCache.ptr, o.ptr, nt, pos0, nHead, nKv, headDim, cap, window, Math.fround(scale), 0, 0, 0],
+      rows: nt * nHead,
+      r0Arg: 12,
+      scratchArg: 14,
+    }]);
   }
 
   copy(dst: Tensor, src: Tensor, n: number): void {

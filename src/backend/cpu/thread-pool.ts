@@ -1,0 +1,123 @@
+// A persistent pool of worker threads that run wasm kernels over the backend's shared memory.
+//
+// A job is a list of kernel calls, each over a range of rows; the rows of all calls are laid end to end
+// and cut into one contiguous share per thread, so many small calls (a token's eight experts) balance as
+// well as one big one. The main thread takes share 0 itself. Workers spin briefly on the job counter
+// before sleeping in Atomics.wait, so back-to-back dispatches cost about a microsecond, and an idle pool
+// costs nothing. Jobs travel through a SharedArrayBuffer, never postMessage.
+import { Worker } from 'node:worker_threads';
+import { JOB_SLOTS, MAX_TASKS, TASK_WORDS, CTL, type KernelName, KERNEL_NAMES, runShare } from './pool-protocol.js';
+import type { KernelExports } from './kernels.js';
+
+export interface KernelCall {
+  readonly kernel: KernelName;
+  /** Arguments; the entries at r0Arg and r0Arg+1 are replaced by each thread's row range. */
+  readonly args: readonly number[];
+  readonly rows: number;
+  readonly r0Arg: number;
+  /** Index of an argument to replace with the running thread's scratch pointer, or -1. */
+  readonly scratchArg?: number;
+}
+
+export class ThreadPool {
+  readonly threads: number;
+  private readonly workers: Worker[] = [];
+  private readonly ctl: Int32Array;
+  private readonly job: Float64Array;
+  private readonly scratch: Float64Array;
+  private closed = false;
+  private broken: string | null = null;
+
+  constructor(
+    memory: WebAssembly.Memory,
+    module: WebAssembly.Module,
+    private readonly kernels: KernelExports,
+    threads: number,
+    /** Per-thread scratch pointers (bytes into memory), one per thread, thread 0 first. */
+    scratchPtrs: readonly number[],
+  ) {
+    if (!(threads >= 1 && Number.isInteger(threads))) throw new RangeError(`threads must be a positive integer, got ${threads}`);
+    this.threads = threads;
+    this.ctl = new Int32Array(new SharedArrayBuffer(CTL.SIZE * 4));
+    this.job = new Float64Array(new SharedArrayBuffer(JOB_SLOTS * 8));
+    this.scratch = new Float64Array(new SharedArrayBuffer(threads * 8));
+    scratchPtrs.forEach((p, i) => (this.scratch[i] = p));
+    Atomics.store(this.ctl, CTL.THREADS, threads);
+    // From TypeScript sources (tests, development) the worker must register the tsx loader itself before
+    // importing its module: Node 20 does not pass loader hooks on to worker threads.
+    const fromSource = import.meta.url.endsWith('.ts');
+    const entry = new URL(fromSource ? './pool-worker.ts' : './pool-worker.js', import.meta.url).href;
+    const boot = fromSource
+      ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`
+      : `import(${JSON.stringify(entry)})`;
+    for (let t = 1; t < threads; t++) {
+      const w = new Worker(boot, { eval: true, workerData: { memory, module, ctl: this.ctl, job: this.job, scratch: this.scratch, tid: t } });
+      w.unref();
+      // A worker that dies would leave run() waiting forever: mark the pool broken and wake it.
+      const fail = (why: string) => {
+        if (this.closed || this.broken) return;
+        this.broken = `worker thread ${t} ${why}`;
+        Atomics.store(this.ctl, CTL.FAILED, 1);
+        Atomics.notify(this.ctl, CTL.DONE);
+      };
+      w.on('error', (e) => fail(`failed: ${e.message}`));
+      w.on('exit', (code) => fail(`exited with code ${code}`));
+      this.workers.push(w);
+    }
+  }
+
+  /** Scratch pointer of thread 0 (the caller's). */
+  setScratch(tid: number, ptr: number): void {
+    this.scratch[tid] = ptr;
+  }
+
+  /** Runs the calls split across all threads and returns when every thread has finished its share. */
+  run(calls: readonly KernelCall[]): void {
+    if (this.closed) throw new Error('thread pool is closed');
+    if (this.broken) throw new Error(`the thread pool failed: ${this.broken}`);
+    if (calls.length === 0) return;
+    if (calls.length > MAX_TASKS) {
+      for (let i = 0; i < calls.length; i += MAX_TASKS) this.run(calls.slice(i, i + MAX_TASKS));
+      return;
+    }
+    const job = this.job;
+    job[0] = calls.length;
+    calls.forEach((c, i) => {
+      const o = 1 + i * TASK_WORDS;
+      const id = KERNEL_NAMES.indexOf(c.kernel);
+      if (id < 0) throw new Error(`unknown kernel ${c.kernel}`);
+      if (c.args.length > TASK_WORDS - 5) throw new Error(`${c.kernel}: too many arguments`);
+      job[o] = id;
+      job[o + 1] = c.rows;
+      job[o + 2] = c.r0Arg;
+      job[o + 3] = c.scratchArg ?? -1;
+      job[o + 4] = c.args.length;
+      for (let a = 0; a < c.args.length; a++) job[o + 5 + a] = c.args[a]!;
+    });
+    // Until every worker has started (they load asynchronously, and under a module loader such as tsx
+    // they cannot finish while this thread blocks), the caller runs the whole job itself.
+    if (this.threads === 1 || Atomics.load(this.ctl, CTL.READY) < this.threads - 1) {
+      runShare(this.kernels, job, 0, 1, this.scratch[0]!);
+      return;
+    }
+    Atomics.store(this.ctl, CTL.DONE, 0);
+    Atomics.add(this.ctl, CTL.SEQ, 1);
+    Atomics.notify(this.ctl, CTL.SEQ);
+    runShare(this.kernels, job, 0, this.threads, this.scratch[0]!);
+    const want = this.threads - 1;
+    for (let spin = 0; Atomics.load(this.ctl, CTL.DONE) < want; spin++) {
+      if (Atomics.load(this.ctl, CTL.FAILED) !== 0) break;
+      if (spin > 20000) Atomics.wait(this.ctl, CTL.DONE, Atomics.load(this.ctl, CTL.DONE), 5);
+    }
+    if (Atomics.load(this.ctl, CTL.FAILED) !== 0) throw new Error(`the thread pool failed: ${this.broken ?? 'a worker thread failed while running a kernel'}`);
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    Atomics.store(this.ctl, CTL.QUIT, 1);
+    Atomics.add(this.ctl, CTL.SEQ, 1);
+    Atomics.notify(this.ctl, CTL.SEQ);
+    await Promise.all(this.workers.map((w) => w.terminate()));
+  }
+}
