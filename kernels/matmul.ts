@@ -8,13 +8,15 @@ import { fmaRow16, reduce16, vec_dot_f32 } from './ggml-order';
 // ---- f32 weights -------------------------------------------------------------------------------
 //
 
-// llama.cpp multiplies f32 weights with its tinyBLAS GEMM when the row length is a multiple of 16 (16 FMA
-// lanes over the row, then _mm512_reduce_add_ps) and with ggml_vec_dot_f32 otherwise; both orders are
-// reproduced here, with the FMA evaluated exactly in f64 and rounded once.
+// llama.cpp multiplies f32 weights with its tinyBLAS GEMM (16 FMA lanes over the row, then
+// _mm512_reduce_add_ps) or with ggml_vec_dot_f32; both orders are reproduced, with the FMA evaluated
+// exactly in f64 and rounded once.
 /** lanes: scratch for 64 floats. */
-export function matmul_f32(w: usize, x: usize, y: usize, k: i32, r0: i32, r1: i32, nt: i32, ldy: i32, lanes: usize): void {
+export function matmul_f32(w: usize, x: usize, y: usize, k: i32, rows: i32, r0: i32, r1: i32, nt: i32, ldy: i32, lanes: usize): void {
   const rowBytes = <usize>k << 2;
-  const gemm = (k & 15) == 0;
+  // llama.cpp's tinyBLAS takes the product only when the row length is a multiple of 16 and the number of
+  // rows a multiple of 4; otherwise ggml's own loop over ggml_vec_dot_f32 does.
+  const gemm = (k & 15) == 0 && (rows & 3) == 0;
   for (let r = r0; r < r1; r++) {
     const wr = w + <usize>r * rowBytes;
     for (let t = 0; t < nt; t++) {

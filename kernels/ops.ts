@@ -48,8 +48,9 @@ export function rope(x: usize, nt: i32, nHeads: i32, hd: i32, nRot: i32, neox: i
         const p1 = xh + (<usize>i1 << 2);
         const x0 = load<f32>(p0);
         const x1 = load<f32>(p1);
-        store<f32>(p0, x0 * c - x1 * s);
-        store<f32>(p1, x0 * s + x1 * c);
+        // llama.cpp's compiler fuses these: x0*c - x1*s as fma(x0, c, -(x1*s)), x0*s + x1*c as fma(x0, s, x1*c).
+        store<f32>(p0, fma32(x0, c, -(x1 * s)));
+        store<f32>(p1, fma32(x0, s, x1 * c));
       }
     }
   }
@@ -81,12 +82,16 @@ export function v_expf(x: f32): f32 {
  * single sequence's cache. The cache holds position p at slot p % cap, one row of nKv*hd floats per
  * position, and must already contain the keys and values of the query tokens themselves. A key at
  * position j is visible to a query at P when j <= P and, with window > 0, P - j < window.
- * scratch needs (keys + 16) + 64 + 16*hd floats, keys = the most keys one query sees.
+ * Rows r0..r1 are (token, head) pairs, token-major. scratch needs (keys + 32) + 64 + 16*hd floats, keys =
+ * the most keys one query sees.
  */
-export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, scratch: usize): void {
+export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, r0: i32, r1: i32, scratch: usize): void {
   const group = nHead / nKv;
   const kvRow = nKv * hd;
-  for (let t = 0; t < nt; t++) {
+  // Rows r0..r1 index (token, head) pairs, token-major, so threads can split any mix of tokens and heads.
+  for (let row = r0; row < r1; row++) {
+    const t = row / nHead;
+    const h = row % nHead;
     const P = pos0 + t;
     const start = window > 0 && P - window + 1 > 0 ? P - window + 1 : 0;
     // Scores are indexed by position relative to the first 16-aligned chunk.
@@ -95,7 +100,7 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
     const scores = scratch;
     const lanes = scores + (<usize>(nChunks << 4) << 2);
     const acc = lanes + 256;
-    for (let h = 0; h < nHead; h++) {
+    {
       const kvh = h / group;
       const qh = q + ((<usize>(t * nHead + h) * hd) << 2);
       let mx: f32 = -Infinity;

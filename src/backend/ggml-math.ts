@@ -6,6 +6,18 @@
 // FMA is evaluated in f64: the product of two f32 values is exact there, so only the final addition can
 // differ from a fused f32 operation (by double rounding, at a rate of about one in 2^29).
 
+import { readFileSync } from 'node:fs';
+import { expf as libmExpf, libmVariantForCpuFlags, setLibmVariant } from './libm.js';
+
+// glibc picks its FMA or SSE2 build of expf/sinf/cosf from the CPU's flags; follow the same choice so the
+// emulation matches the libm llama.cpp runs with on this machine.
+try {
+  const flags = /^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1];
+  if (flags) setLibmVariant(libmVariantForCpuFlags(flags.trim().split(/\s+/)));
+} catch {
+  // not Linux: keep the default
+}
+
 const f = Math.fround;
 
 function hex(mantissa: number, exp: number): number {
@@ -37,10 +49,8 @@ export function vExpf(x: number): number {
   return f(j * 2 ** n);
 }
 
-/** The C library's expf, as llama.cpp's scalar fallbacks call it (glibc rounds it correctly in practice). */
-export function expf(x: number): number {
-  return f(Math.exp(x));
-}
+/** The C library's expf, as llama.cpp's scalar fallbacks call it: glibc's, which is not correctly rounded. */
+export const expf = libmExpf;
 
 /** ggml_v_silu: x / (1 + exp(-x)) with the vector exp. */
 export function vSilu(x: number): number {
