@@ -54,3 +54,30 @@
   for (let i = np; i < n; i++) sumf += load<f32>(x + (<usize>i << 2)) * load<f32>(y + (<usize>i << 2));
   return sumf;
 }
+
+/** ggml_vec_dot_f16 (AVX-512), on values already widened to f32: as vec_dot_f32, but the tail sums in f64. */
+@inline export function vec_dot_f16(x: usize, y: usize, n: i32, lanes: usize): f32 {
+  const np = n & ~63;
+  let sumf: f64 = 0;
+  if (np > 0) {
+    for (let i = 0; i < 64; i += 4) v128.store(lanes + (<usize>i << 2), f32x4.splat(0));
+    for (let i = 0; i < np; i += 64) {
+      for (let j = 0; j < 64; j += 2) {
+        const o = <usize>(i + j) << 2;
+        const lp = lanes + (<usize>j << 2);
+        const a = f64x2.promote_low_f32x4(v128.load64_zero(lp));
+        const p = f64x2.mul(f64x2.promote_low_f32x4(v128.load64_zero(x + o)), f64x2.promote_low_f32x4(v128.load64_zero(y + o)));
+        v128.store64_lane(lp, f32x4.demote_f64x2_zero(f64x2.add(p, a)), 0);
+      }
+    }
+    for (let l = 0; l < 16; l += 4) {
+      const o = <usize>l << 2;
+      const s02 = f32x4.add(v128.load(lanes + o), v128.load(lanes + o + 128));
+      const s13 = f32x4.add(v128.load(lanes + o + 64), v128.load(lanes + o + 192));
+      v128.store(lanes + o, f32x4.add(s02, s13));
+    }
+    sumf = <f64>reduce16(lanes);
+  }
+  for (let i = np; i < n; i++) sumf += <f64>(load<f32>(x + (<usize>i << 2)) * load<f32>(y + (<usize>i << 2)));
+  return <f32>sumf;
+}

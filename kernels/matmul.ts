@@ -1,4 +1,4 @@
-import { fmaRow16, reduce16, vec_dot_f32 } from './ggml-order';
+import { fmaRow16, reduce16, vec_dot_f16, vec_dot_f32 } from './ggml-order';
 
 // Matrix products y[t][r] = dot(W[r], x[t]) for weight rows r in [r0, r1) and tokens t in [0, nt).
 // W is stored row-major in the layout the loader repacks it into; x rows are contiguous (stride k);
@@ -12,11 +12,14 @@ import { fmaRow16, reduce16, vec_dot_f32 } from './ggml-order';
 // _mm512_reduce_add_ps) or with ggml_vec_dot_f32; both orders are reproduced, with the FMA evaluated
 // exactly in f64 and rounded once.
 /** lanes: scratch for 64 floats. */
-export function matmul_f32(w: usize, x: usize, y: usize, k: i32, rows: i32, r0: i32, r1: i32, nt: i32, ldy: i32, lanes: usize): void {
+export function matmul_f32(w: usize, x: usize, y: usize, k: i32, rows: i32, order: i32, r0: i32, r1: i32, nt: i32, ldy: i32, lanes: usize): void {
   const rowBytes = <usize>k << 2;
   // llama.cpp's tinyBLAS takes the product only when the row length is a multiple of 16 and the number of
-  // rows a multiple of 4; otherwise ggml's own loop over ggml_vec_dot_f32 does.
-  const gemm = (k & 15) == 0 && (rows & 3) == 0;
+  // rows a multiple of 4; otherwise, and always for stacked experts (mul_mat_id), ggml's own loop over
+  // ggml_vec_dot_f32 (f32 weights) or ggml_vec_dot_f16 (f16 weights) does.
+  // order: bit 0 = always row by row (experts), bit 1 = f16 weights.
+  const gemm = (order & 1) == 0 && (k & 15) == 0 && (rows & 3) == 0;
+  const f16 = (order & 2) != 0;
   for (let r = r0; r < r1; r++) {
     const wr = w + <usize>r * rowBytes;
     for (let t = 0; t < nt; t++) {
@@ -26,7 +29,7 @@ export function matmul_f32(w: usize, x: usize, y: usize, k: i32, rows: i32, r0: 
         fmaRow16(wr, xt, k, lanes);
         s = reduce16(lanes);
       } else {
-        s = vec_dot_f32(wr, xt, k, lanes);
+        s = f16 ? vec_dot_f16(wr, xt, k, lanes) : vec_dot_f32(wr, xt, k, lanes);
       }
       store<f32>(y + ((<usize>t * ldy + r) << 2), s);
     }

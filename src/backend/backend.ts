@@ -27,6 +27,8 @@ export interface MatrixSource {
   readonly cols: number;
   /** GGUF bytes of rows [r0, r0 + n). */
   readRows(r0: number, n: number): Uint8Array;
+  /** One expert of a stacked expert tensor (backends may multiply those differently). */
+  readonly expert?: boolean;
 }
 
 export interface MatmulOp {

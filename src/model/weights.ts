@@ -111,6 +111,7 @@ export function loadWeights(file: GGUFFile, cfg: ModelConfig, backend: Backend, 
       rows,
       cols,
       readRows: (r0, n) => file.readTensorBytes(t, base + r0 * rowBytes!, n * rowBytes!),
+      expert: t.dims.length === 3,
     });
   };
   const matrix = (name: string, cols: number, rows: number): Matrix => {

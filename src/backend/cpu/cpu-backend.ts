@@ -23,6 +23,8 @@ interface CpuMatrix extends Matrix {
   /** f32 block scales (q8_0 / q4_0). */
   readonly dptr: number;
   readonly rounding: ActivationRounding;
+  /** One expert of a stacked tensor (llama.cpp multiplies those row by row, never with tinyBLAS). */
+  readonly expert: boolean;
 }
 
 /** Activation rounding llama.cpp applies before a product with a weight of this type (its vec_dot_type). */
@@ -127,7 +129,7 @@ export class CpuBackend implements Backend {
           qs.set(raw.subarray(o + 2, o + blockBytes), b * (blockBytes - 2));
         }
       }
-      const m: CpuMatrix = { rows, cols, type, bytes: rows * (qRowBytes + nb * 4), layout: q8 ? 'q8_0' : 'q4_0', qptr, dptr, rounding: 'q8_0' };
+      const m: CpuMatrix = { rows, cols, type, bytes: rows * (qRowBytes + nb * 4), layout: q8 ? 'q8_0' : 'q4_0', qptr, dptr, rounding: 'q8_0', expert: src.expert === true };
       return m;
     }
     const rounding = roundingFor(type);
@@ -137,7 +139,7 @@ export class CpuBackend implements Backend {
       const raw = src.readRows(r0, n);
       dequantizeRow(type, raw, this.mem.f32(qptr + r0 * cols * 4, n * cols), n * cols);
     }
-    const m: CpuMatrix = { rows, cols, type, bytes: rows * cols * 4, layout: 'f32', qptr, dptr: 0, rounding };
+    const m: CpuMatrix = { rows, cols, type, bytes: rows * cols * 4, layout: 'f32', qptr, dptr: 0, rounding, expert: src.expert === true };
     return m;
   }
 
@@ -182,7 +184,7 @@ export class CpuBackend implements Backend {
         }
         prepared.set(key, xp);
       }
-      calls.push({ kernel: 'matmul_f32', args: [m.qptr, xp, y.ptr, k, m.rows, 0, 0, nt, m.rows, 0], rows: m.rows, r0Arg: 5, scratchArg: 9 });
+      calls.push({ kernel: 'matmul_f32', args: [m.qptr, xp, y.ptr, k, m.rows, (m.expert ? 1 : 0) | (m.type === GGMLType.F16 ? 2 : 0), 0, 0, nt, m.rows, 0], rows: m.rows, r0Arg: 6, scratchArg: 10 });
     }
     this.pool.run(calls);
   }
