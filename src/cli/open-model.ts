@@ -23,10 +23,10 @@ export function isRandomWeights(file: GGUFFile): boolean {
   return file.metadata.get('stepflash.random_weights')?.value === true;
 }
 
-export function openModel(pathArg: string | undefined, opts: { quiet?: boolean } = {}): OpenModel {
+export function openModel(pathArg: string | undefined, opts: { quiet?: boolean; threads?: number } = {}): OpenModel {
   const { path, isDefault } = resolveModel(pathArg);
   const bar = opts.quiet ? undefined : progressBar('loading');
-  const lm = loadModel(path, { onProgress: (d, t) => bar?.update(d, t) });
+  const lm = loadModel(path, { threads: opts.threads, onProgress: (d, t) => bar?.update(d, t) });
   bar?.done();
   try {
     const tokenizer = Tokenizer.fromMetadata(lm.file.metadata);

@@ -47,3 +47,12 @@ export function samplingFrom(f: SamplingFlags): SamplerOptions {
 export function positiveInt(name: string, v: string): number {
   return num(name, v, (x) => Number.isInteger(x) && x > 0, 'a positive integer');
 }
+
+/** --threads, shared by every command that runs a model. */
+export function addThreadsFlag(cmd: Command): Command {
+  return cmd.option('-t, --threads <n>', 'threads computing kernels (default: the machine\'s cores)');
+}
+
+export function threadsFrom(v: string | undefined): number | undefined {
+  return v === undefined ? undefined : positiveInt('threads', v);
+}

@@ -8,9 +8,10 @@ import { Session } from '../../engine/session.js';
 import { OutputParser, type ChatMessageInput } from '../../format/index.js';
 import { chatPromptTokens } from '../chat-prompt.js';
 import { openModel, type OpenModel } from '../open-model.js';
-import { addSamplingFlags, positiveInt, samplingFrom, type SamplingFlags } from '../sampling-options.js';
+import { addSamplingFlags, addThreadsFlag, positiveInt, samplingFrom, threadsFrom, type SamplingFlags } from '../sampling-options.js';
 
 interface ChatFlags extends SamplingFlags {
+  threads?: string;
   model?: string;
   system?: string;
   nPredict: string;
@@ -60,9 +61,9 @@ export function registerChat(program: Command): void {
     .option('-m, --model <file>', 'GGUF file (default: the embedded default model)')
     .option('--system <text>', 'system message')
     .option('-n, --n-predict <n>', 'most tokens per answer', '96');
-  addSamplingFlags(cmd).action(async (f: ChatFlags) => {
+  addThreadsFlag(addSamplingFlags(cmd)).action(async (f: ChatFlags) => {
     samplingFrom(f);
-    const m = openModel(f.model);
+    const m = openModel(f.model, { threads: threadsFrom(f.threads) });
     const controller = new AbortController();
     try {
       process.stdout.write(`stepflash chat, model: ${m.label}\n`);

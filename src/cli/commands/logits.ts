@@ -2,6 +2,7 @@
 import type { Command } from 'commander';
 import { KvCache } from '../../engine/kv-cache.js';
 import { openModel } from '../open-model.js';
+import { threadsFrom } from '../sampling-options.js';
 
 export function parseTokenList(s: string): number[] {
   const parts = s.split(',').map((p) => p.trim()).filter((p) => p.length > 0);
@@ -43,11 +44,12 @@ export function registerLogits(program: Command): void {
     .option('--tokens <ids>', 'comma-separated token ids, e.g. 1,2,3')
     .option('--text <text>', 'text to tokenize instead of --tokens (special tokens parsed)')
     .option('--top <k>', 'how many of the most likely tokens to print per position', '10')
-    .action((opts: { model?: string; tokens?: string; text?: string; top: string }) => {
+    .option('-t, --threads <n>', 'threads computing kernels (default: the machine\'s cores)')
+    .action((opts: { model?: string; tokens?: string; text?: string; top: string; threads?: string }) => {
       const k = Number(opts.top);
       if (!Number.isInteger(k) || k < 1) throw new Error(`--top must be a positive integer, got ${opts.top}`);
       if (!opts.tokens && opts.text === undefined) throw new Error('give the input as --tokens 1,2,3 or --text "..."');
-      const m = openModel(opts.model, { quiet: true });
+      const m = openModel(opts.model, { quiet: true, threads: threadsFrom(opts.threads) });
       try {
         const ids = opts.tokens ? parseTokenList(opts.tokens) : m.tokenizer.encode(opts.text!, { parseSpecial: true });
         const V = m.model.config.nVocab;

@@ -5,9 +5,10 @@ import { Session } from '../../engine/session.js';
 import { parseModelOutput } from '../../format/index.js';
 import { chatPromptTokens } from '../chat-prompt.js';
 import { openModel } from '../open-model.js';
-import { addSamplingFlags, positiveInt, samplingFrom, type SamplingFlags } from '../sampling-options.js';
+import { addSamplingFlags, addThreadsFlag, positiveInt, samplingFrom, threadsFrom, type SamplingFlags } from '../sampling-options.js';
 
 interface RunFlags extends SamplingFlags {
+  threads?: string;
   model?: string;
   prompt: string;
   chat?: boolean;
@@ -30,10 +31,10 @@ export function registerRun(program: Command): void {
     .option('--stop <text...>', 'stop when the output contains this text', [])
     .option('--ctx <n>', 'context size in tokens (default: the model\'s, at most 4096)')
     .option('--json', 'print one JSON object with the text, token counts, timings and parsed reasoning/tool calls');
-  addSamplingFlags(cmd).action(async (f: RunFlags) => {
+  addThreadsFlag(addSamplingFlags(cmd)).action(async (f: RunFlags) => {
     const maxTokens = positiveInt('n-predict', f.nPredict);
     const sampling = samplingFrom(f);
-    const m = openModel(f.model, { quiet: f.json });
+    const m = openModel(f.model, { quiet: f.json, threads: threadsFrom(f.threads) });
     const controller = new AbortController();
     const onSigint = () => controller.abort();
     process.once('SIGINT', onSigint);
