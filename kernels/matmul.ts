@@ -75,6 +75,11 @@ export function matmul_f32(w: usize, x: usize, y: usize, k: i32, rows: i32, orde
   return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(d, q), acc)));
 }
 
+@inline function reduce8f(lo: v128, hi: v128): f32 {
+  const s = f32x4.add(lo, hi);
+  return (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 2)) + (f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 3));
+}
+
 @inline function reduce8(a01: v128, a23: v128, a45: v128, a67: v128): f32 {
   const a0 = <f32>f64x2.extract_lane(a01, 0), a1 = <f32>f64x2.extract_lane(a01, 1);
   const a2 = <f32>f64x2.extract_lane(a23, 0), a3 = <f32>f64x2.extract_lane(a23, 1);
@@ -84,6 +89,10 @@ export function matmul_f32(w: usize, x: usize, y: usize, k: i32, rows: i32, orde
 }
 
 export function matmul_q8_0(wq: usize, wd: usize, xq: usize, xd: usize, y: usize, k: i32, r0: i32, r1: i32, nt: i32, ldy: i32): void {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    matmul_q8_0_relaxed(wq, wd, xq, xd, y, k, r0, r1, nt, ldy);
+    return;
+  }
   const nb = k >> 5;
   for (let r = r0; r < r1; r++) {
     const wqr = wq + <usize>r * k;
@@ -109,6 +118,38 @@ export function matmul_q8_0(wq: usize, wd: usize, xq: usize, xd: usize, y: usize
 
 @inline function hsum(v: v128): f32 {
   return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
+}
+
+// Relaxed-SIMD Q8_0: the same lanes and fused multiply-adds, from the relaxed int8 dot (q = q+ - q-, both
+// 7-bit).
+// Pair sums of w*q+ and w*q- each fit in i16, and so does their difference (the true pair sum of w*q), so
+// subtracting in wrapping i16 is exact. (The accumulating form of the relaxed dot is avoided: V8 reuses a
+// hoisted zero accumulator's register for its result.)
+@inline function laneDots(w: v128, xp: v128, xm: v128): v128 {
+  const pairs = i16x8.sub(i16x8.relaxed_dot_i8x16_i7x16_s(w, xp), i16x8.relaxed_dot_i8x16_i7x16_s(w, xm));
+  return i32x4.extadd_pairwise_i16x8_s(pairs);
+}
+
+function matmul_q8_0_relaxed(wq: usize, wd: usize, xq: usize, xd: usize, y: usize, k: i32, r0: i32, r1: i32, nt: i32, ldy: i32): void {
+  const nb = k >> 5;
+  const n = <usize>nt * k;
+  // One weight row at a time: more rows per pass run out of registers and stream slower.
+  for (let r = r0; r < r1; r++) {
+    const wa = wq + <usize>r * k;
+    const da = wd + ((<usize>r * nb) << 2);
+    for (let t = 0; t < nt; t++) {
+      const xp = xq + n + <usize>t * k, xm = xp + n;
+      const xdt = xd + ((<usize>t * nb) << 2);
+      let alo = f32x4.splat(0), ahi = f32x4.splat(0);
+      for (let b = 0; b < nb; b++) {
+        const o = <usize>b << 5;
+        const dva = f32x4.splat(load<f32>(da + (<usize>b << 2)) * load<f32>(xdt + (<usize>b << 2)));
+        alo = f32x4.relaxed_madd(dva, f32x4.convert_i32x4_s(laneDots(v128.load(wa + o), v128.load(xp + o), v128.load(xm + o))), alo);
+        ahi = f32x4.relaxed_madd(dva, f32x4.convert_i32x4_s(laneDots(v128.load(wa + o, 16), v128.load(xp + o, 16), v128.load(xm + o, 16))), ahi);
+      }
+      store<f32>(y + ((<usize>t * ldy + r) << 2), reduce8f(alo, ahi));
+    }
+  }
 }
 
 // ---- Q4_0 weights: qs u8[rows][k/2] (GGUF nibble order per block), d f32[rows][k/32] -------------

@@ -1,4 +1,4 @@
-import { fma32, reduce16, vec_dot_f32 } from './ggml-order';
+import { fma32, fma4, reduce16, vec_dot_f32 } from './ggml-order';
 
 // Normalisation, rotary embedding and attention kernels (f32).
 
@@ -130,12 +130,10 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
         const pj: f32 = load<f32>(scores + (<usize>(j - base) << 2)) * inv;
         const vp = vc + ((<usize>(j % cap) * kvRow + <usize>kvh * hd) << 2);
         const ar = acc + ((<usize>(j & 15) * hd) << 2);
-        const pv = f64x2.splat(<f64>pj);
-        for (let d = 0; d < hd; d += 2) {
+        const pv = f32x4.splat(pj);
+        for (let d = 0; d < hd; d += 4) {
           const ap = ar + (<usize>d << 2);
-          const a = f64x2.promote_low_f32x4(v128.load64_zero(ap));
-          const v = f64x2.promote_low_f32x4(v128.load64_zero(vp + (<usize>d << 2)));
-          v128.store64_lane(ap, f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(v, pv), a)), 0);
+          v128.store(ap, fma4(v128.load(vp + (<usize>d << 2)), pv, v128.load(ap)));
         }
       }
       const oh = o + ((<usize>(t * nHead + h) * hd) << 2);
@@ -143,6 +141,107 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
       for (let d = 0; d < hd; d++) {
         for (let l = 0; l < 16; l++) store<f32>(lanes + (<usize>l << 2), load<f32>(acc + <usize>l * rowBytes + (<usize>d << 2)));
         store<f32>(oh + (<usize>d << 2), reduce16(lanes));
+      }
+    }
+  }
+}
+
+/** Reads `bytes` bytes from p (in rows of 64 bytes, rows r0..r1) and returns a checksum: a bandwidth probe. */
+export function read_sum(p: usize, r0: i32, r1: i32): i32 {
+  let a = i32x4.splat(0), b = i32x4.splat(0), c = i32x4.splat(0), d = i32x4.splat(0);
+  for (let r = r0; r < r1; r++) {
+    const q = p + (<usize>r << 6);
+    a = i32x4.add(a, v128.load(q));
+    b = i32x4.add(b, v128.load(q, 16));
+    c = i32x4.add(c, v128.load(q, 32));
+    d = i32x4.add(d, v128.load(q, 48));
+  }
+  const s = i32x4.add(i32x4.add(a, b), i32x4.add(c, d));
+  return i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3);
+}
+
+// ---- SwiGLU -----------------------------------------------------------------------------------------
+
+/** ggml_v_expf on four lanes (see v_expf). */
+@inline function v_expf4(x: v128): v128 {
+  const R = f32x4.splat(12582912.0);
+  const z = fma4(x, f32x4.splat(reinterpret<f32>(0x3fb8aa3b)), R);
+  const n = f32x4.sub(z, R);
+  const negn = f32x4.neg(n);
+  const b = fma4(negn, f32x4.splat(reinterpret<f32>(0x35bfbe8e)), fma4(negn, f32x4.splat(reinterpret<f32>(0x3f317200)), x));
+  const u = f32x4.mul(b, b);
+  const j = fma4(
+    fma4(fma4(f32x4.splat(reinterpret<f32>(0x3c072010)), b, f32x4.splat(reinterpret<f32>(0x3d2b9f17))), u,
+      fma4(f32x4.splat(reinterpret<f32>(0x3e2aaf33)), b, f32x4.splat(reinterpret<f32>(0x3efffedb)))),
+    u, fma4(f32x4.splat(reinterpret<f32>(0x3f7ffff6)), b, f32x4.splat(1.0)));
+  // scalef(j, n) = j * 2^n with one rounding: exact in f64, then rounded to f32. 2^n is built from its
+  // exponent bits (n is an integer in [-192, 192] on the path that is used).
+  const ni = i32x4.trunc_sat_f32x4_s(f32x4.max(f32x4.min(n, f32x4.splat(200)), f32x4.splat(-200)));
+  const lo = f64x2.mul(f64x2.promote_low_f32x4(j), pow2x2(i64x2.extend_low_i32x4_s(ni)));
+  const hi = f64x2.mul(f64x2.promote_low_f32x4(i32x4.shuffle(j, j, 2, 3, 2, 3)), pow2x2(i64x2.extend_high_i32x4_s(ni)));
+  let res = i32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+  const far = f32x4.gt(f32x4.abs(n), f32x4.splat(192));
+  if (v128.any_true(far)) {
+    const alt = v128.bitselect(f32x4.splat(0), f32x4.splat(Infinity), f32x4.le(n, f32x4.splat(0)));
+    res = v128.bitselect(alt, res, far);
+  }
+  return res;
+}
+
+@inline function pow2x2(e: v128): v128 {
+  return i64x2.shl(i64x2.add(e, i64x2.splat(1023)), 52);
+}
+
+/**
+ * y = silu(g) * u for rows x cols values, the first cols - cols % 16 of each row as llama.cpp's 16-wide
+ * vector code computes them (the rest, scalar in llama.cpp, are left to the caller). With limit > 0:
+ * min(silu(g), limit) * clamp(u, -limit, limit).
+ */
+export function swiglu(g: usize, u: usize, y: usize, rows: i32, cols: i32, limit: f32): void {
+  const vec = cols - (cols & 15);
+  const one = f32x4.splat(1.0);
+  const lim = f32x4.splat(limit);
+  const nlim = f32x4.splat(-limit);
+  for (let r = 0; r < rows; r++) {
+    const base = (<usize>r * cols) << 2;
+    for (let i = 0; i < vec; i += 4) {
+      const o = base + (<usize>i << 2);
+      const gv = v128.load(g + o);
+      let s = f32x4.div(gv, f32x4.add(one, v_expf4(f32x4.neg(gv))));
+      let uv = v128.load(u + o);
+      if (limit > 0) {
+        s = f32x4.min(s, lim);
+        uv = f32x4.max(f32x4.min(uv, lim), nlim);
+      }
+      v128.store(y + o, f32x4.mul(s, uv));
+    }
+  }
+}
+
+/**
+ * y[t] = (((w[t,0] * src[idx[t,0]]) + w[t,1] * src[idx[t,1]]) + ...) + extra[t]: each product rounded, the
+ * sum taken in order (llama.cpp multiplies expert outputs by their weights, then adds them one by one).
+ * idx holds row numbers of src (i32), w the weights (f32), both [nt][k]; extra may be 0.
+ */
+export function weighted_row_sum(y: usize, src: usize, idx: usize, w: usize, nt: i32, k: i32, dim: i32, extra: usize): void {
+  const rowBytes = <usize>dim << 2;
+  for (let t = 0; t < nt; t++) {
+    const yt = y + <usize>t * rowBytes;
+    for (let j = 0; j < k; j++) {
+      const s = <usize>(t * k + j) << 2;
+      const row = src + <usize>load<i32>(idx + s) * rowBytes;
+      const wv = f32x4.splat(load<f32>(w + s));
+      for (let i = 0; i < dim; i += 4) {
+        const o = <usize>i << 2;
+        const p = f32x4.mul(v128.load(row + o), wv);
+        v128.store(yt + o, j == 0 ? p : f32x4.add(v128.load(yt + o), p));
+      }
+    }
+    if (extra != 0) {
+      const et = extra + <usize>t * rowBytes;
+      for (let i = 0; i < dim; i += 4) {
+        const o = <usize>i << 2;
+        v128.store(yt + o, f32x4.add(v128.load(yt + o), v128.load(et + o)));
       }
     }
   }

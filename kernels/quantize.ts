@@ -42,7 +42,10 @@
   return f16_bits_to_f32(f32_to_f16_bits(f));
 }
 
-/** Q8_0 activations: per 32 values, d = amax/127 (kept as f16), q = round-half-even(x * 127/amax). */
+/**
+ * Q8_0 activations: per 32 values, d = amax/127 (kept as f16), q = round-half-even(x * 127/amax).
+ * qs needs 3n bytes: the relaxed build also stores max(q, 0) at qs + n and max(-q, 0) at qs + 2n.
+ */
 export function quantize_q8_0(x: usize, n: i32, qs: usize, d: usize): void {
   const nb = n >> 5;
   const signMask = i32x4.splat(0x7fffffff);
@@ -61,6 +64,15 @@ export function quantize_q8_0(x: usize, n: i32, qs: usize, d: usize): void {
       const c = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xb + (<usize>i << 2) + 16), idv)));
       const s16 = i16x8.narrow_i32x4_s(a, c);
       v128.store64_lane(qb + <usize>i, i8x16.narrow_i16x8_s(s16, s16), 0);
+    }
+    if (ASC_FEATURE_RELAXED_SIMD) {
+      // The relaxed int8 dot takes one operand as 7-bit unsigned: keep q = q+ - q- with both in 0..127.
+      const zero = i8x16.splat(0);
+      for (let i = 0; i < 32; i += 16) {
+        const q = v128.load(qb + <usize>i);
+        v128.store(qb + <usize>n + <usize>i, i8x16.max_s(q, zero));
+        v128.store(qb + (<usize>n << 1) + <usize>i, i8x16.max_s(i8x16.neg(q), zero));
+      }
     }
   }
 }

@@ -5,7 +5,7 @@ import { readdirSync, statSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 
 const root = new URL('..', import.meta.url).pathname;
-if (!existsSync(join(root, 'build/kernels/simd.wasm'))) {
+if (!existsSync(join(root, 'build/kernels/relaxed.wasm'))) {
   const r = spawnSync(process.execPath, [join(root, 'scripts/build-kernels.mjs')], { stdio: 'inherit' });
   if (r.status !== 0) process.exit(r.status ?? 1);
 }

@@ -79,6 +79,11 @@ export interface Backend {
    * min(silu(g), limit) * clamp(u, -limit, limit).
    */
   swiglu(y: Tensor, g: Tensor, u: Tensor, rows: number, cols: number, limit?: number): void;
+  /**
+   * y[t] = Σ_j weights[t*k+j] * src[rowIndex[t*k+j]] (each product rounded, added in j order), plus
+   * extra[t] when given: the weighted sum of a token's expert outputs.
+   */
+  weightedRowSum(y: Tensor, src: Tensor, rowIndex: Int32Array, weights: Float32Array, nt: number, k: number, dim: number, extra: Tensor | null): void;
   /** Multiplies each head's block of `headDim` values by sigmoid(gate[h]); x is [nt][nHead*headDim], gate [nt][nHead]. */
   headGate(x: Tensor, gate: Tensor, nt: number, nHead: number, headDim: number): void;
 }

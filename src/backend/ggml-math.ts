@@ -52,11 +52,6 @@ export function vExpf(x: number): number {
 /** The C library's expf, as llama.cpp's scalar fallbacks call it: glibc's, which is not correctly rounded. */
 export const expf = libmExpf;
 
-/** ggml_v_silu: x / (1 + exp(-x)) with the vector exp. */
-export function vSilu(x: number): number {
-  return f(x / f(1 + vExpf(f(-x))));
-}
-
 /** ggml_silu_f32: the scalar form used for the elements after the last full 16-wide vector. */
 export function scalarSilu(x: number): number {
   return f(x / f(1 + expf(-x)));
@@ -65,14 +60,4 @@ export function scalarSilu(x: number): number {
 /** ggml_vec_sigmoid_f32: 1 / (1 + expf(-x)). */
 export function sigmoid(x: number): number {
   return f(1 / f(1 + expf(-x)));
-}
-
-/**
- * silu over a row the way ggml_vec_silu_f32 / ggml_vec_swiglu_f32 split it: 16-wide vectors first, then
- * the scalar form for the remaining n % 16 elements.
- */
-export function siluRow(x: Float32Array, off: number, n: number, out: Float32Array, outOff: number): void {
-  const vecEnd = n - (n % 16);
-  for (let i = 0; i < vecEnd; i++) out[outOff + i] = vSilu(x[off + i]!);
-  for (let i = vecEnd; i < n; i++) out[outOff + i] = scalarSilu(x[off + i]!);
 }

@@ -1,6 +1,7 @@
 // The stepflash command line. One file per command under commands/; this file wires them together and
 // turns any error into a one-line message and a non-zero exit code.
 import { Command, CommanderError } from 'commander';
+import { registerBench } from './commands/bench.js';
 import { registerChat } from './commands/chat.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerLogits } from './commands/logits.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   registerTokenize(program);
   registerLogits(program);
   registerMakeModel(program);
+  registerBench(program);
   return program;
 }
 

@@ -245,15 +245,6 @@ export class Step35Model {
     B.matmuls(down);
 
     // Weighted expert outputs are added in rank order (the order llama.cpp adds them in), then the shared expert.
-    const tmp = B.temp(E);
-    for (let t = 0; t < nt; t++) {
-      const yt = slice(y, t * E, E);
-      for (let j = 0; j < K; j++) {
-        const slot = t * K + j;
-        B.scale(j === 0 ? yt : tmp, slice(de, rowOf[slot]! * E, E), route.weights[slot]!, E);
-        if (j > 0) B.add(yt, yt, tmp, E);
-      }
-      if (sh) B.add(yt, yt, slice(ds, t * E, E), E);
-    }
+    B.weightedRowSum(y, de, rowOf, route.weights, nt, K, E, sh ? ds : null);
   }
 }

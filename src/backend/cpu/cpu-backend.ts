@@ -8,7 +8,7 @@
 import { GGMLType, bytesFor, typeName } from '../../gguf/ggml-types.js';
 import { dequantizeRow, f16ToF32 } from '../../gguf/quant/index.js';
 import type { Backend, MatmulOp, Matrix, MatrixSource, Tensor } from '../backend.js';
-import { sigmoid, siluRow } from '../ggml-math.js';
+import { scalarSilu, sigmoid } from '../ggml-math.js';
 import { availableParallelism } from 'node:os';
 import { compileKernels, instantiateKernels, type KernelExports } from './kernels.js';
 import { ThreadPool, type KernelCall } from './thread-pool.js';
@@ -59,6 +59,7 @@ export class CpuBackend implements Backend {
   readonly threads: number;
   private readonly pool: ThreadPool;
   private scratchBytes = 0;
+  private probe: { ptr: number; bytes: number } | null = null;
 
   constructor(opts: CpuBackendOptions = {}) {
     this.threads = opts.threads ?? defaultThreads();
@@ -81,6 +82,27 @@ export class CpuBackend implements Backend {
 
   async close(): Promise<void> {
     await this.pool.close();
+  }
+
+  /**
+   * Memory read bandwidth in bytes per second, measured with this backend's threads over a buffer far
+   * larger than the caches (the best of a few passes; the buffer is allocated once and kept).
+   */
+  measureReadBandwidth(bytes = 256 << 20, passes = 5): number {
+    if (!this.probe || this.probe.bytes < bytes) {
+      // Fresh pages all map to one zero page; write them so the reads below come from DRAM.
+      this.probe = { ptr: this.mem.allocBytes(bytes), bytes };
+      this.mem.u8(this.probe.ptr, bytes).fill(0x5a);
+    }
+    const rows = Math.floor(bytes / 64);
+    let best = 0;
+    for (let i = 0; i < passes; i++) {
+      const t0 = performance.now();
+      this.pool.run([{ kernel: 'read_sum', args: [this.probe.ptr, 0, 0], rows, r0Arg: 1 }]);
+      const s = (performance.now() - t0) / 1000;
+      best = Math.max(best, bytes / s);
+    }
+    return best;
   }
 
   // ---- memory -------------------------------------------------------------------------------
@@ -162,7 +184,7 @@ export class CpuBackend implements Backend {
       if (m.layout === 'q8_0' || m.layout === 'q4_0') {
         let q = prepared.get(key) as { xq: number; xd: number } | undefined;
         if (!q) {
-          q = { xq: this.mem.tempBytes(nt * k), xd: this.mem.tempBytes((nt * k) / 8) };
+          q = { xq: this.mem.tempBytes(3 * nt * k), xd: this.mem.tempBytes((nt * k) / 8) };
           this.k.quantize_q8_0(x.ptr, nt * k, q.xq, q.xd);
           prepared.set(key, q);
         }
@@ -178,7 +200,7 @@ export class CpuBackend implements Backend {
           switch (m.rounding) {
             case 'f16': this.k.round_to_f16(xp, nt * k); break;
             case 'bf16': this.k.round_to_bf16(xp, nt * k); break;
-            case 'q8_0': this.k.fake_quant_q8_0(xp, nt * k, this.mem.tempBytes(nt * k), this.mem.tempBytes((nt * k) / 8)); break;
+            case 'q8_0': this.k.fake_quant_q8_0(xp, nt * k, this.mem.tempBytes(3 * nt * k), this.mem.tempBytes((nt * k) / 8)); break;
             case 'q8_K': this.k.fake_quant_q8_K(xp, nt * k); break;
           }
         }
@@ -227,17 +249,27 @@ export class CpuBackend implements Backend {
   }
 
   swiglu(y: Tensor, g: Tensor, u: Tensor, rows: number, cols: number, limit = 0): void {
+    const L = limit > 0 ? limit : 0;
+    this.k.swiglu(g.ptr, u.ptr, y.ptr, rows, cols, L);
+    const tail = cols % 16;
+    if (tail === 0) return;
+    // llama.cpp computes the last cols % 16 values of each row with the scalar silu (glibc expf).
     const n = rows * cols;
     const Y = this.mem.f32(y.ptr, n), G = this.mem.f32(g.ptr, n), U = this.mem.f32(u.ptr, n);
     for (let r = 0; r < rows; r++) {
-      const o = r * cols;
-      siluRow(G, o, cols, Y, o);
-      if (limit > 0) {
-        for (let i = o; i < o + cols; i++) Y[i] = Math.min(Y[i]!, limit) * Math.min(Math.max(U[i]!, -limit), limit);
-      } else {
-        for (let i = o; i < o + cols; i++) Y[i] = Y[i]! * U[i]!;
+      for (let i = r * cols + cols - tail; i < (r + 1) * cols; i++) {
+        const s = scalarSilu(G[i]!);
+        Y[i] = L > 0 ? Math.min(s, L) * Math.min(Math.max(U[i]!, -L), L) : s * U[i]!;
       }
     }
+  }
+
+  weightedRowSum(y: Tensor, src: Tensor, rowIndex: Int32Array, weights: Float32Array, nt: number, k: number, dim: number, extra: Tensor | null): void {
+    const idx = this.mem.tempBytes(rowIndex.length * 4);
+    const w = this.mem.tempBytes(weights.length * 4);
+    new Int32Array(this.mem.memory.buffer, idx, rowIndex.length).set(rowIndex);
+    this.mem.f32(w, weights.length).set(weights);
+    this.k.weighted_row_sum(y.ptr, src.ptr, idx, w, nt, k, dim, extra ? extra.ptr : 0);
   }
 
   headGate(x: Tensor, gate: Tensor, nt: number, nHead: number, headDim: number): void {

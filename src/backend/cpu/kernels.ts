@@ -1,6 +1,7 @@
 // Loads the compiled wasm kernel module (build/kernels/*.wasm, made by `npm run build:kernels`) and
 // instantiates it over a given shared memory.
 import { existsSync, readFileSync } from 'node:fs';
+import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
 
 export interface KernelExports {
@@ -16,20 +17,65 @@ export interface KernelExports {
   rope(x: number, nt: number, nHeads: number, hd: number, nRot: number, neox: number, cs: number): void;
   attention(q: number, kc: number, vc: number, o: number, nt: number, pos0: number, nHead: number, nKv: number, hd: number, cap: number, window: number, scale: number, scratch: number): void;
   v_expf(x: number): number;
+  read_sum(p: number, r0: number, r1: number): number;
+  fma_probe(a: number, b: number, c: number): number;
+  swiglu(g: number, u: number, y: number, rows: number, cols: number, limit: number): void;
+  weighted_row_sum(y: number, src: number, idx: number, w: number, nt: number, k: number, dim: number, extra: number): void;
 }
 
-let compiled: WebAssembly.Module | undefined;
+export type KernelBuild = 'relaxed' | 'simd';
 
-export function kernelPath(): string {
-  return fileURLToPath(new URL('../../../build/kernels/simd.wasm', import.meta.url));
+let compiled: { module: WebAssembly.Module; build: KernelBuild } | undefined;
+
+export function kernelPath(build: KernelBuild): string {
+  return fileURLToPath(new URL(`../../../build/kernels/${build}.wasm`, import.meta.url));
 }
 
-export function compileKernels(): WebAssembly.Module {
-  if (compiled) return compiled;
-  const path = kernelPath();
+function read(build: KernelBuild): Uint8Array<ArrayBuffer> {
+  const path = kernelPath(build);
   if (!existsSync(path)) throw new Error(`wasm kernels not found at ${path}: run \`npm run build\` (or \`npm install\`) first`);
-  compiled = new WebAssembly.Module(readFileSync(path));
-  return compiled;
+  return new Uint8Array(readFileSync(path));
+}
+
+/**
+ * The kernel module: the relaxed-SIMD build where this runtime validates it and its multiply-add is fused
+ * (as on x86 with FMA: then it gives llama.cpp's exact results, fast); otherwise the plain-SIMD build.
+ * STEPFLASH_KERNELS=simd forces the plain build.
+ */
+export function compileKernels(): WebAssembly.Module {
+  return chooseKernels().module;
+}
+
+export function kernelBuild(): KernelBuild {
+  return chooseKernels().build;
+}
+
+function chooseKernels(): { module: WebAssembly.Module; build: KernelBuild } {
+  if (compiled) return compiled;
+  // The kernels are few and all hot: have V8 optimise them up front rather than after they have run slowly
+  // for a while in its baseline compiler (which matters for short runs and for each new worker thread).
+  v8.setFlagsFromString('--no-wasm-dynamic-tiering');
+  if (process.env.STEPFLASH_KERNELS !== 'simd') {
+    try {
+      // Node 20 keeps relaxed SIMD behind a flag, which must be set before the module is compiled.
+      v8.setFlagsFromString('--experimental-wasm-relaxed-simd');
+      const bytes = read('relaxed');
+      if (WebAssembly.validate(bytes)) {
+        const module = new WebAssembly.Module(bytes);
+        if (fusedMultiplyAdd(module)) return (compiled = { module, build: 'relaxed' });
+      }
+    } catch {
+      // fall through to the plain build
+    }
+  }
+  return (compiled = { module: new WebAssembly.Module(read('simd')), build: 'simd' });
+}
+
+/** (1 + 2^-12)^2 - 1 is 2^-11 + 2^-24 only when the product is not rounded before the add. */
+function fusedMultiplyAdd(module: WebAssembly.Module): boolean {
+  const probe = instantiateKernelModule(module, new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true }));
+  const a = 1 + 2 ** -12;
+  return probe.fma_probe(a, a, -1) === 2 ** -11 + 2 ** -24;
 }
 
 export function instantiateKernels(memory: WebAssembly.Memory): KernelExports {

@@ -1,0 +1,124 @@
+// stepflash bench: prefill and decode speed on a model file, the weight bytes a decoded token touches, and
+// the fraction of this machine's memory bandwidth (measured here, with the same threads) that reaches.
+import type { Command } from 'commander';
+import { CpuBackend } from '../../backend/cpu/cpu-backend.js';
+import { KvCache } from '../../engine/kv-cache.js';
+import type { GGUFHeader } from '../../gguf/reader.js';
+import type { ModelConfig } from '../../model/config.js';
+import { loadModel } from '../../model/load.js';
+import { resolveModel } from '../default-model.js';
+import { positiveInt } from '../sampling-options.js';
+
+interface BenchFlags {
+  model?: string;
+  threads?: string;
+  prompt: string;
+  nGen: string;
+  reps: string;
+  json?: boolean;
+}
+
+/** GGUF bytes of the weights one decoded token reads: every trunk tensor except the embedding (one row of
+ *  it is read), and of the routed experts only the share a token selects. */
+export function bytesPerToken(h: GGUFHeader, cfg: ModelConfig): number {
+  let bytes = 0;
+  for (const t of h.tensors) {
+    const m = /^blk\.(\d+)\./.exec(t.name);
+    if (m && Number(m[1]) >= cfg.nLayer) continue;
+    if (t.name === 'token_embd.weight') {
+      bytes += t.nbytes / t.dims[1]!;
+      if (!h.tensors.some((x) => x.name === 'output.weight')) bytes += t.nbytes;
+      continue;
+    }
+    bytes += t.name.includes('_exps.') && cfg.nExpert > 0 ? (t.nbytes * cfg.nExpertUsed) / cfg.nExpert : t.nbytes;
+  }
+  return bytes;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+export function registerBench(program: Command): void {
+  program
+    .command('bench')
+    .description('measure prefill and decode tokens per second, bytes per decoded token and bandwidth use')
+    .option('-m, --model <file>', 'GGUF file (default: the embedded default model)')
+    .option('-t, --threads <n>', 'threads (default: the machine\'s cores)')
+    .option('-p, --prompt <n>', 'prompt tokens for the prefill test (0 = skip)', '512')
+    .option('-n, --n-gen <n>', 'tokens for the decode test (0 = skip)', '128')
+    .option('-r, --reps <n>', 'repetitions; medians are reported', '3')
+    .option('--json', 'print one JSON object')
+    .action((f: BenchFlags) => {
+      const p = Number(f.prompt), n = Number(f.nGen);
+      if (!Number.isInteger(p) || p < 0) throw new Error(`--prompt must be a non-negative integer, got ${f.prompt}`);
+      if (!Number.isInteger(n) || n < 0) throw new Error(`--n-gen must be a non-negative integer, got ${f.nGen}`);
+      const reps = positiveInt('reps', f.reps);
+      const { path } = resolveModel(f.model);
+      const threads = f.threads ? positiveInt('threads', f.threads) : undefined;
+      const backend = new CpuBackend({ threads });
+      const rss0 = process.memoryUsage().rss;
+      const lm = loadModel(path, { backend, maxBatch: Math.max(1, Math.min(p || 1, 512)) });
+      try {
+        const { model } = lm;
+        const cfg = model.config;
+        const rssLoaded = process.memoryUsage().rss;
+        const ctx = Math.max(p, n, 1) + 1;
+        const tokens = (count: number, seed: number) => Array.from({ length: count }, (_, i) => 16 + ((i * 7919 + seed * 104729) % (cfg.nVocab - 16)));
+
+        const prefillRuns: number[] = [];
+        const decodeRuns: number[] = [];
+        for (let r = -1; r < reps; r++) {
+          // r = -1 is a warm-up, not counted.
+          if (p > 0) {
+            const kv = new KvCache(backend, cfg, ctx, model.maxBatch);
+            const t0 = performance.now();
+            model.forward(tokens(p, r + 2), kv, { logits: 'last' });
+            const ms = performance.now() - t0;
+            if (r >= 0) prefillRuns.push((p * 1000) / ms);
+          }
+          if (n > 0) {
+            const kv = new KvCache(backend, cfg, ctx, model.maxBatch);
+            const ids = tokens(n, r + 7);
+            const t0 = performance.now();
+            for (const id of ids) model.forward([id], kv, { logits: 'last' });
+            const ms = performance.now() - t0;
+            if (r >= 0) decodeRuns.push((n * 1000) / ms);
+          }
+        }
+        const bw = backend.measureReadBandwidth();
+        const perToken = bytesPerToken(lm.file, cfg);
+        const decode = decodeRuns.length ? median(decodeRuns) : 0;
+        const result = {
+          model: path,
+          threads: backend.threads,
+          file_bytes: lm.file.fileSize,
+          load_ms: Math.round(lm.loadMs),
+          rss_bytes: process.memoryUsage().rss,
+          rss_model_bytes: rssLoaded - rss0,
+          prefill: p > 0 ? { tokens: p, tokens_per_second: median(prefillRuns), runs: prefillRuns } : null,
+          decode: n > 0 ? { tokens: n, tokens_per_second: decode, runs: decodeRuns } : null,
+          bytes_per_token: Math.round(perToken),
+          bandwidth_bytes_per_second: Math.round(bw),
+          bandwidth_fraction: decode > 0 ? (perToken * decode) / bw : null,
+        };
+        if (f.json) {
+          process.stdout.write(JSON.stringify(result) + '\n');
+          return;
+        }
+        const gb = (x: number) => `${(x / 1e9).toFixed(1)} GB`;
+        const lines = [
+          `${path} on ${backend.threads} thread(s): ${(lm.file.fileSize / 2 ** 20).toFixed(1)} MiB, loaded in ${result.load_ms} ms, RSS ${(result.rss_bytes / 2 ** 20).toFixed(0)} MiB`,
+          p > 0 ? `prefill pp${p}: ${result.prefill!.tokens_per_second.toFixed(1)} tokens/s` : '',
+          n > 0 ? `decode tg${n}: ${decode.toFixed(1)} tokens/s` : '',
+          `weights read per decoded token: ${(perToken / 2 ** 20).toFixed(1)} MiB; measured read bandwidth ${gb(bw)}/s` +
+            (result.bandwidth_fraction !== null ? `; decode reaches ${(result.bandwidth_fraction * 100).toFixed(0)}% of it` : ''),
+        ];
+        process.stdout.write(lines.filter(Boolean).join('\n') + '\n');
+      } finally {
+        lm.close();
+        void backend.close();
+      }
+    });
+}
