@@ -1,45 +1,17 @@
-// The CPU backend: wasm SIMD kernels over one shared WebAssembly.Memory.
+// The CPU backend: wasm SIMD kernels over one shared WebAssembly.Memory, run by a thread pool.
 //
-// Weights are repacked at load into the kernels' layouts: Q8_0 and Q4_0 keep their integer quants
-// (quants contiguous per row, block scales widened to f32 in a separate array) and are multiplied with
-// activations quantized to Q8_0 exactly as llama.cpp's CPU backend quantizes them. Every other type is
-// dequantized to f32 and its activations are rounded the way llama.cpp rounds them for that type (f16,
-// bf16, Q8_0 or Q8_K), which gives the same products up to float summation order.
-import { GGMLType, bytesFor, typeName } from '../../gguf/ggml-types.js';
-import { dequantizeRow, f16ToF32 } from '../../gguf/quant/index.js';
+// Weights are repacked at load by their format (formats/): Q8_0 and Q4_0 keep their integer quants and are
+// multiplied with activations quantized to Q8_0 exactly as llama.cpp's CPU backend quantizes them; other
+// types are dequantized to f32 and their activations rounded the way llama.cpp rounds them for that type.
+import { bytesFor, typeName } from '../../gguf/ggml-types.js';
 import type { Backend, MatmulOp, Matrix, MatrixSource, Tensor } from '../backend.js';
 import { scalarSilu, sigmoid } from '../ggml-math.js';
 import { availableParallelism } from 'node:os';
+import { formatFor, type ActivationKind, type CpuMatrix, type PreparedActivation } from './formats/index.js';
 import { compileKernels, instantiateKernels, type KernelExports } from './kernels.js';
 import { ThreadPool, type KernelCall } from './thread-pool.js';
 import { WasmMemory } from './wasm-memory.js';
 
-type ActivationRounding = 'none' | 'f16' | 'bf16' | 'q8_0' | 'q8_K';
-
-interface CpuMatrix extends Matrix {
-  readonly layout: 'f32' | 'q8_0' | 'q4_0';
-  /** f32 values, or the int8/nibble quants. */
-  readonly qptr: number;
-  /** f32 block scales (q8_0 / q4_0). */
-  readonly dptr: number;
-  readonly rounding: ActivationRounding;
-  /** One expert of a stacked tensor (llama.cpp multiplies those row by row, never with tinyBLAS). */
-  readonly expert: boolean;
-}
-
-/** Activation rounding llama.cpp applies before a product with a weight of this type (its vec_dot_type). */
-function roundingFor(type: GGMLType): ActivationRounding {
-  switch (type) {
-    case GGMLType.F32: return 'none';
-    case GGMLType.F16: return 'f16';
-    case GGMLType.BF16: return 'bf16';
-    case GGMLType.Q4_0: case GGMLType.Q4_1: case GGMLType.Q5_0: case GGMLType.Q5_1: case GGMLType.Q8_0: return 'q8_0';
-    case GGMLType.Q2_K: case GGMLType.Q3_K: case GGMLType.Q4_K: case GGMLType.Q5_K: case GGMLType.Q6_K: return 'q8_K';
-    default: throw new Error(`weights of type ${typeName(type)} are not supported`);
-  }
-}
-
-const READ_CHUNK = 8 << 20;
 const SCRATCH_MIN = 64 << 10;
 
 export interface CpuBackendOptions {
@@ -130,38 +102,10 @@ export class CpuBackend implements Backend {
 
   uploadMatrix(src: MatrixSource): Matrix {
     const { rows, cols, type } = src;
-    const rowBytes = bytesFor(type, cols);
-    if (rowBytes === undefined) throw new Error(`${src.name}: ${cols} columns do not fit type ${typeName(type)}`);
-    const chunkRows = Math.max(1, Math.floor(READ_CHUNK / rowBytes));
-    if (type === GGMLType.Q8_0 || type === GGMLType.Q4_0) {
-      const q8 = type === GGMLType.Q8_0;
-      const nb = cols / 32;
-      const qRowBytes = q8 ? cols : cols / 2;
-      const blockBytes = q8 ? 34 : 18;
-      const qptr = this.mem.allocBytes(rows * qRowBytes);
-      const dptr = this.mem.allocBytes(rows * nb * 4);
-      for (let r0 = 0; r0 < rows; r0 += chunkRows) {
-        const n = Math.min(chunkRows, rows - r0);
-        const raw = src.readRows(r0, n);
-        const qs = this.mem.u8(qptr + r0 * qRowBytes, n * qRowBytes);
-        const ds = this.mem.f32(dptr + r0 * nb * 4, n * nb);
-        for (let b = 0; b < n * nb; b++) {
-          const o = b * blockBytes;
-          ds[b] = f16ToF32(raw[o]! | (raw[o + 1]! << 8));
-          qs.set(raw.subarray(o + 2, o + blockBytes), b * (blockBytes - 2));
-        }
-      }
-      const m: CpuMatrix = { rows, cols, type, bytes: rows * (qRowBytes + nb * 4), layout: q8 ? 'q8_0' : 'q4_0', qptr, dptr, rounding: 'q8_0', expert: src.expert === true };
-      return m;
-    }
-    const rounding = roundingFor(type);
-    const qptr = this.mem.allocBytes(rows * cols * 4);
-    for (let r0 = 0; r0 < rows; r0 += chunkRows) {
-      const n = Math.min(chunkRows, rows - r0);
-      const raw = src.readRows(r0, n);
-      dequantizeRow(type, raw, this.mem.f32(qptr + r0 * cols * 4, n * cols), n * cols);
-    }
-    const m: CpuMatrix = { rows, cols, type, bytes: rows * cols * 4, layout: 'f32', qptr, dptr: 0, rounding, expert: src.expert === true };
+    if (bytesFor(type, cols) === undefined) throw new Error(`${src.name}: ${cols} columns do not fit type ${typeName(type)}`);
+    const format = formatFor(type);
+    const { ptrs, bytes } = format.upload(this.mem, src);
+    const m: CpuMatrix = { rows, cols, type, bytes, format, ptrs, expert: src.expert === true };
     return m;
   }
 
@@ -172,43 +116,47 @@ export class CpuBackend implements Backend {
   }
 
   matmuls(ops: readonly MatmulOp[]): void {
-    // Inputs shared by several products (q, k, v and the gate read the same normed activations) are
-    // quantized once.
-    const prepared = new Map<string, { xq: number; xd: number } | number>();
+    // An input shared by several products (q, k, v and the gate read the same normed activations) is
+    // prepared once per encoding.
+    const prepared = new Map<string, PreparedActivation>();
     const calls: KernelCall[] = [];
     for (const { y, w, x, nt } of ops) {
       const m = w as CpuMatrix;
       const k = m.cols;
       if (x.size < nt * k || y.size < nt * m.rows) throw new RangeError(`matmul: ${nt} tokens do not fit x (${x.size}) or y (${y.size}) for a ${m.rows}x${k} matrix`);
-      const key = `${x.ptr}:${nt * k}:${m.layout === 'f32' ? m.rounding : 'int8'}`;
-      if (m.layout === 'q8_0' || m.layout === 'q4_0') {
-        let q = prepared.get(key) as { xq: number; xd: number } | undefined;
-        if (!q) {
-          q = { xq: this.mem.tempBytes(3 * nt * k), xd: this.mem.tempBytes((nt * k) / 8) };
-          this.k.quantize_q8_0(x.ptr, nt * k, q.xq, q.xd);
-          prepared.set(key, q);
-        }
-        calls.push({ kernel: m.layout === 'q8_0' ? 'matmul_q8_0' : 'matmul_q4_0', args: [m.qptr, m.dptr, q.xq, q.xd, y.ptr, k, 0, 0, nt, m.rows], rows: m.rows, r0Arg: 6 });
-        continue;
+      const kind = m.format.activation(m.type);
+      const key = `${x.ptr}:${nt * k}:${kind}`;
+      let act = prepared.get(key);
+      if (!act) {
+        act = this.prepareActivation(kind, x.ptr, nt * k);
+        prepared.set(key, act);
       }
-      let xp = prepared.get(key) as number | undefined;
-      if (xp === undefined) {
-        xp = x.ptr;
-        if (m.rounding !== 'none') {
-          xp = this.mem.tempBytes(nt * k * 4);
-          this.mem.f32(xp, nt * k).set(this.mem.f32(x.ptr, nt * k));
-          switch (m.rounding) {
-            case 'f16': this.k.round_to_f16(xp, nt * k); break;
-            case 'bf16': this.k.round_to_bf16(xp, nt * k); break;
-            case 'q8_0': this.k.fake_quant_q8_0(xp, nt * k, this.mem.tempBytes(3 * nt * k), this.mem.tempBytes((nt * k) / 8)); break;
-            case 'q8_K': this.k.fake_quant_q8_K(xp, nt * k); break;
-          }
-        }
-        prepared.set(key, xp);
-      }
-      calls.push({ kernel: 'matmul_f32', args: [m.qptr, xp, y.ptr, k, m.rows, (m.expert ? 1 : 0) | (m.type === GGMLType.F16 ? 2 : 0), 0, 0, nt, m.rows, 0], rows: m.rows, r0Arg: 6, scratchArg: 10 });
+      calls.push(m.format.call(m, act, y.ptr, nt));
     }
     this.pool.run(calls);
+  }
+
+  /** Encodes n activations at x the way a kernel of this kind reads them (in scratch memory). */
+  private prepareActivation(kind: ActivationKind, x: number, n: number): PreparedActivation {
+    switch (kind) {
+      case 'f32':
+        return { ptr: x, scales: 0, sums: 0 };
+      case 'q8_0': {
+        const q = this.mem.tempBytes(3 * n), d = this.mem.tempBytes(n / 8);
+        this.k.quantize_q8_0(x, n, q, d);
+        return { ptr: q, scales: d, sums: 0 };
+      }
+      default: {
+        const p = this.mem.tempBytes(n * 4);
+        this.mem.f32(p, n).set(this.mem.f32(x, n));
+        if (kind === 'f16') this.k.round_to_f16(p, n);
+        else if (kind === 'bf16') this.k.round_to_bf16(p, n);
+        else if (kind === 'q8_0-fake') this.k.fake_quant_q8_0(p, n, this.mem.tempBytes(3 * n), this.mem.tempBytes(n / 8));
+        else if (kind === 'q8_K-fake') this.k.fake_quant_q8_K(p, n);
+        else throw new Error(`activation encoding ${kind} is not implemented`);
+        return { ptr: p, scales: 0, sums: 0 };
+      }
+    }
   }
 
   rmsNorm(y: Tensor, x: Tensor, w: Tensor | null, nrows: number, dim: number, eps: number): void {
