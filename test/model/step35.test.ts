@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
+import { CpuBackend } from '../../src/backend/cpu/cpu-backend.js';
 import { KvCache } from '../../src/engine/kv-cache.js';
 import { GGMLType } from '../../src/gguf/ggml-types.js';
 import { GGUFFile } from '../../src/gguf/reader.js';
@@ -116,6 +117,33 @@ describe('batching and the sliding ring buffer', () => {
     } finally {
       lm.close();
     }
+  });
+});
+
+describe('models larger than one wasm memory', () => {
+  test('weights spread over several memories give identical logits', async () => {
+    const tokens = Array.from({ length: 40 }, (_, i) => 20 + ((i * 37) % 3000));
+    const run = async (shardBytes?: number) => {
+      const backend = new CpuBackend({ threads: 2, shardBytes });
+      const lm = loadModel(tiny, { backend });
+      try {
+        const kv = new KvCache(backend, lm.model.config, 64, lm.model.maxBatch);
+        const logits = lm.model.forward(tokens, kv, { logits: 'all' });
+        // Give the pool's workers time to start so the sharded jobs also run on them.
+        await new Promise((r) => setTimeout(r, 300));
+        const more = lm.model.forward([7, 8, 9], kv, { logits: 'all' });
+        return { memories: backend.memoryCount, logits, more };
+      } finally {
+        lm.close();
+        await backend.close();
+      }
+    };
+    const one = await run();
+    const many = await run(200 << 10);
+    assert.equal(one.memories, 1);
+    assert.ok(many.memories >= 4, `${many.memories} memories`);
+    assert.deepEqual(many.logits, one.logits);
+    assert.deepEqual(many.more, one.more);
   });
 });
 

@@ -17,6 +17,12 @@ const SCRATCH_MIN = 64 << 10;
 export interface CpuBackendOptions {
   /** Threads computing kernels, this one included. Default: the machine's cores. */
   readonly threads?: number;
+  /**
+   * Most bytes of weights one wasm memory takes before the next matrix goes to another memory (a wasm32
+   * memory holds at most 4 GiB). The main memory, which also holds activations and caches, takes weights
+   * up to this much too. Lowered in tests to exercise sharding on small models.
+   */
+  readonly shardBytes?: number;
 }
 
 export function defaultThreads(): number {
@@ -24,36 +30,66 @@ export function defaultThreads(): number {
   return Number.isInteger(env) && env > 0 ? env : availableParallelism();
 }
 
+const DEFAULT_SHARD_BYTES = 3 * 2 ** 30;
+
+/** One wasm memory with this thread's kernel instance over it. Shard 0 is the main memory. */
+interface Shard {
+  readonly mem: WasmMemory;
+  readonly k: KernelExports;
+  weightBytes: number;
+}
+
 export class CpuBackend implements Backend {
   readonly name = 'cpu-wasm-simd';
+  /** The main memory: activations, caches, and weights up to shardBytes. */
   readonly mem: WasmMemory;
   readonly k: KernelExports;
   readonly threads: number;
-  private readonly pool: ThreadPool;
-  private scratchBytes = 0;
+  private readonly shards: Shard[];
+  private readonly shardBytes: number;
+  private pool: ThreadPool | null = null;
+  private scratchBytes = SCRATCH_MIN;
+  private scratch: number[] = [];
   private probe: { ptr: number; bytes: number } | null = null;
 
   constructor(opts: CpuBackendOptions = {}) {
     this.threads = opts.threads ?? defaultThreads();
+    this.shardBytes = opts.shardBytes ?? DEFAULT_SHARD_BYTES;
     this.mem = new WasmMemory();
     this.k = instantiateKernels(this.mem.memory);
-    const scratch = this.allocScratch(SCRATCH_MIN);
-    this.pool = new ThreadPool(this.mem.memory, compileKernels(), this.k, this.threads, scratch);
+    this.shards = [{ mem: this.mem, k: this.k, weightBytes: 0 }];
+    this.getPool();
   }
 
-  /** Per-thread scratch of at least `bytes`; regions only grow (old ones are left behind, which is rare). */
-  private allocScratch(bytes: number): number[] {
-    this.scratchBytes = bytes;
-    return Array.from({ length: this.threads }, () => this.mem.allocBytes(bytes));
+  /** Number of wasm memories in use (more than one for models whose weights exceed shardBytes). */
+  get memoryCount(): number {
+    return this.shards.length;
   }
 
+  /**
+   * The pool, (re)started when memories were added since it was made: workers instantiate the kernels over
+   * every memory when they start.
+   */
+  private getPool(): ThreadPool {
+    if (this.pool && this.pool.memories === this.shards.length) return this.pool;
+    if (this.pool) void this.pool.close();
+    this.scratch = this.shards.flatMap((sh) => Array.from({ length: this.threads }, () => sh.mem.allocBytes(this.scratchBytes)));
+    this.pool = new ThreadPool(this.shards.map((sh) => sh.mem.memory), compileKernels(), this.shards.map((sh) => sh.k), this.threads, this.scratch);
+    return this.pool;
+  }
+
+  /** Per-thread scratch of at least `bytes` in every memory; regions only grow (old ones are left behind). */
   private ensureScratch(bytes: number): void {
     if (bytes <= this.scratchBytes) return;
-    this.allocScratch(Math.max(bytes, this.scratchBytes * 2)).forEach((p, t) => this.pool.setScratch(t, p));
+    this.scratchBytes = Math.max(bytes, this.scratchBytes * 2);
+    const pool = this.getPool();
+    this.shards.forEach((sh, m) => {
+      for (let t = 0; t < this.threads; t++) pool.setScratch(m, t, sh.mem.allocBytes(this.scratchBytes));
+    });
   }
 
   async close(): Promise<void> {
-    await this.pool.close();
+    await this.pool?.close();
   }
 
   /**
@@ -70,7 +106,7 @@ export class CpuBackend implements Backend {
     let best = 0;
     for (let i = 0; i < passes; i++) {
       const t0 = performance.now();
-      this.pool.run([{ kernel: 'read_sum', args: [this.probe.ptr, 0, 0], rows, r0Arg: 1 }]);
+      this.getPool().run([{ kernel: 'read_sum', args: [this.probe.ptr, 0, 0], rows, r0Arg: 1 }]);
       const s = (performance.now() - t0) / 1000;
       best = Math.max(best, bytes / s);
     }
@@ -86,13 +122,13 @@ export class CpuBackend implements Backend {
     return { ptr: this.mem.tempBytes(size * 4), size };
   }
   resetTemp(): void {
-    this.mem.resetTemp();
+    for (const sh of this.shards) sh.mem.resetTemp();
   }
   view(t: Tensor): Float32Array {
     return this.mem.f32(t.ptr, t.size);
   }
   memoryBytes(): number {
-    return this.mem.used;
+    return this.shards.reduce((a, sh) => a + sh.mem.used, 0);
   }
   uploadVector(data: Float32Array): Tensor {
     const t = this.mem.alloc(data.length);
@@ -104,9 +140,21 @@ export class CpuBackend implements Backend {
     const { rows, cols, type } = src;
     if (bytesFor(type, cols) === undefined) throw new Error(`${src.name}: ${cols} columns do not fit type ${typeName(type)}`);
     const format = formatFor(type);
-    const { ptrs, bytes } = format.upload(this.mem, src);
-    const m: CpuMatrix = { rows, cols, type, bytes, format, ptrs, expert: src.expert === true };
+    const size = (bytesFor(type, cols)! * rows * 1.2) | 0;
+    const shard = this.shardFor(size);
+    const { ptrs, bytes } = format.upload(this.shards[shard]!.mem, src);
+    this.shards[shard]!.weightBytes += bytes;
+    const m: CpuMatrix = { rows, cols, type, bytes, format, ptrs, expert: src.expert === true, shard };
     return m;
+  }
+
+  /** The memory the next matrix of about `bytes` goes to: the last one while it has room, else a new one. */
+  private shardFor(bytes: number): number {
+    const last = this.shards.length - 1;
+    if (this.shards[last]!.weightBytes + bytes <= this.shardBytes || this.shards[last]!.weightBytes === 0) return last;
+    const mem = new WasmMemory();
+    this.shards.push({ mem, k: instantiateKernels(mem.memory), weightBytes: 0 });
+    return this.shards.length - 1;
   }
 
   // ---- compute ------------------------------------------------------------------------------
@@ -117,9 +165,10 @@ export class CpuBackend implements Backend {
 
   matmuls(ops: readonly MatmulOp[]): void {
     // An input shared by several products (q, k, v and the gate read the same normed activations) is
-    // prepared once per encoding.
+    // prepared once per encoding, and copied once into each other memory that holds one of the weights.
     const prepared = new Map<string, PreparedActivation>();
     const calls: KernelCall[] = [];
+    const copyBack: { from: number; shard: number; to: number; bytes: number }[] = [];
     for (const { y, w, x, nt } of ops) {
       const m = w as CpuMatrix;
       const k = m.cols;
@@ -131,20 +180,47 @@ export class CpuBackend implements Backend {
         act = this.prepareActivation(kind, x.ptr, nt * k);
         prepared.set(key, act);
       }
-      calls.push(m.format.call(m, act, y.ptr, nt));
+      if (m.shard === 0) {
+        calls.push(m.format.call(m, act, y.ptr, nt));
+        continue;
+      }
+      const shardKey = `${key}@${m.shard}`;
+      let remote = prepared.get(shardKey);
+      if (!remote) {
+        remote = this.copyActivation(act, m.shard);
+        prepared.set(shardKey, remote);
+      }
+      const sh = this.shards[m.shard]!;
+      const yBytes = nt * m.rows * 4;
+      const yRemote = sh.mem.tempBytes(yBytes);
+      calls.push({ ...m.format.call(m, remote, yRemote, nt), shard: m.shard });
+      copyBack.push({ from: yRemote, shard: m.shard, to: y.ptr, bytes: yBytes });
     }
-    this.pool.run(calls);
+    this.getPool().run(calls);
+    for (const c of copyBack) this.mem.u8(c.to, c.bytes).set(this.shards[c.shard]!.mem.u8(c.from, c.bytes));
+  }
+
+  /** A copy of a prepared activation in another memory. */
+  private copyActivation(act: PreparedActivation, shard: number): PreparedActivation {
+    const dst = this.shards[shard]!.mem;
+    const copy = (ptr: number, bytes: number) => {
+      if (bytes === 0) return 0;
+      const p = dst.tempBytes(bytes);
+      dst.u8(p, bytes).set(this.mem.u8(ptr, bytes));
+      return p;
+    };
+    return { ptr: copy(act.ptr, act.bytes), scales: copy(act.scales, act.scaleBytes), sums: copy(act.sums, act.sumBytes), bytes: act.bytes, scaleBytes: act.scaleBytes, sumBytes: act.sumBytes };
   }
 
   /** Encodes n activations at x the way a kernel of this kind reads them (in scratch memory). */
   private prepareActivation(kind: ActivationKind, x: number, n: number): PreparedActivation {
     switch (kind) {
       case 'f32':
-        return { ptr: x, scales: 0, sums: 0 };
+        return { ptr: x, scales: 0, sums: 0, bytes: n * 4, scaleBytes: 0, sumBytes: 0 };
       case 'q8_0': {
         const q = this.mem.tempBytes(3 * n), d = this.mem.tempBytes(n / 8);
         this.k.quantize_q8_0(x, n, q, d);
-        return { ptr: q, scales: d, sums: 0 };
+        return { ptr: q, scales: d, sums: 0, bytes: 3 * n, scaleBytes: n / 8, sumBytes: 0 };
       }
       default: {
         const p = this.mem.tempBytes(n * 4);
@@ -154,7 +230,7 @@ export class CpuBackend implements Backend {
         else if (kind === 'q8_0-fake') this.k.fake_quant_q8_0(p, n, this.mem.tempBytes(3 * n), this.mem.tempBytes(n / 8));
         else if (kind === 'q8_K-fake') this.k.fake_quant_q8_K(p, n);
         else throw new Error(`activation encoding ${kind} is not implemented`);
-        return { ptr: p, scales: 0, sums: 0 };
+        return { ptr: p, scales: 0, sums: 0, bytes: n * 4, scaleBytes: 0, sumBytes: 0 };
       }
     }
   }
@@ -172,7 +248,7 @@ export class CpuBackend implements Backend {
   attention(o: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, nt: number, pos0: number, nHead: number, nKv: number, headDim: number, cap: number, window: number, scale: number): void {
     const maxKeys = window > 0 ? Math.min(window, pos0 + nt) : pos0 + nt;
     this.ensureScratch((maxKeys + 32 + 64 + 16 * headDim) * 4);
-    this.pool.run([{
+    this.getPool().run([{
       kernel: 'attention',
       args: [q.ptr, kCache.ptr, vCache.ptr, o.ptr, nt, pos0, nHead, nKv, headDim, cap, window, Math.fround(scale), 0, 0, 0],
       rows: nt * nHead,

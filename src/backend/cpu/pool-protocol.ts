@@ -9,8 +9,12 @@ export const CTL = { SEQ: 0, DONE: 1, THREADS: 2, QUIT: 3, FAILED: 4, READY: 5, 
 export const KERNEL_NAMES = ['matmul_f32', 'matmul_q8_0', 'matmul_q4_0', 'attention', 'read_sum'] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 
-/** Per task: kernel id, rows, index of the r0 argument, index of the scratch argument, argument count, arguments. */
-export const TASK_WORDS = 20;
+/**
+ * Per task: kernel id, rows, index of the r0 argument, index of the scratch argument, argument count, the
+ * memory (shard) it runs in, then the arguments.
+ */
+export const TASK_WORDS = 24;
+const ARGS = 6;
 export const MAX_TASKS = 256;
 export const JOB_SLOTS = 1 + MAX_TASKS * TASK_WORDS;
 
@@ -18,9 +22,10 @@ type Fn = (...a: number[]) => unknown;
 
 /**
  * Runs thread `tid`'s share of the job: the rows of all tasks laid end to end, cut into `threads` equal
- * contiguous pieces.
+ * contiguous pieces. `kernels` holds one kernel instance per memory (weights of models over 4 GiB are
+ * spread over several wasm memories).
  */
-export function runShare(kernels: KernelExports, job: Float64Array, tid: number, threads: number, scratch: number): void {
+export function runShare(kernels: readonly KernelExports[], job: Float64Array, tid: number, threads: number, scratch: Float64Array, scratchStride: number): void {
   const n = job[0]!;
   let total = 0;
   for (let i = 0; i < n; i++) total += job[1 + i * TASK_WORDS + 1]!;
@@ -38,11 +43,26 @@ export function runShare(kernels: KernelExports, job: Float64Array, tid: number,
     const r0Arg = job[o + 2]!;
     const scratchArg = job[o + 3]!;
     const argc = job[o + 4]!;
+    const shard = job[o + 5]!;
     args.length = argc;
-    for (let a = 0; a < argc; a++) args[a] = job[o + 5 + a]!;
+    for (let a = 0; a < argc; a++) args[a] = job[o + ARGS + a]!;
     args[r0Arg] = lo;
     args[r0Arg + 1] = hi;
-    if (scratchArg >= 0) args[scratchArg] = scratch;
-    (kernels[KERNEL_NAMES[job[o]!]!] as unknown as Fn)(...args);
+    // Scratch pointers: one per memory and thread, memory-major.
+    if (scratchArg >= 0) args[scratchArg] = scratch[shard * scratchStride + tid]!;
+    (kernels[shard]![KERNEL_NAMES[job[o]!]!] as unknown as Fn)(...args);
   }
+}
+
+/** Writes task i of a job. */
+export function encodeTask(job: Float64Array, i: number, kernel: number, rows: number, r0Arg: number, scratchArg: number, shard: number, args: readonly number[]): void {
+  if (args.length > TASK_WORDS - ARGS) throw new Error(`kernel call with ${args.length} arguments: at most ${TASK_WORDS - ARGS}`);
+  const o = 1 + i * TASK_WORDS;
+  job[o] = kernel;
+  job[o + 1] = rows;
+  job[o + 2] = r0Arg;
+  job[o + 3] = scratchArg;
+  job[o + 4] = args.length;
+  job[o + 5] = shard;
+  for (let a = 0; a < args.length; a++) job[o + ARGS + a] = args[a]!;
 }

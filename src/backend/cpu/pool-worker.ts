@@ -1,10 +1,10 @@
-// A pool worker: instantiates the kernels over the shared memory and runs its share of each job.
+// A pool worker: instantiates the kernels over each shared memory and runs its share of each job.
 import { workerData } from 'node:worker_threads';
 import { instantiateKernelModule } from './kernels.js';
 import { CTL, runShare } from './pool-protocol.js';
 
 interface PoolWorkerData {
-  memory: WebAssembly.Memory;
+  memories: WebAssembly.Memory[];
   module: WebAssembly.Module;
   ctl: Int32Array;
   job: Float64Array;
@@ -13,8 +13,8 @@ interface PoolWorkerData {
 }
 
 const SPIN = 200_000;
-const { memory, module, ctl, job, scratch, tid } = workerData as PoolWorkerData;
-const kernels = instantiateKernelModule(module, memory);
+const { memories, module, ctl, job, scratch, tid } = workerData as PoolWorkerData;
+const kernels = memories.map((m) => instantiateKernelModule(module, m));
 Atomics.add(ctl, CTL.READY, 1);
 
 // Jobs are numbered from 1; starting from 0 means a job posted while this worker was still starting up is
@@ -32,7 +32,7 @@ for (;;) {
   if (Atomics.load(ctl, CTL.QUIT) !== 0) break;
   const threads = Atomics.load(ctl, CTL.THREADS);
   try {
-    runShare(kernels, job, tid, threads, scratch[tid]!);
+    runShare(kernels, job, tid, threads, scratch, threads);
   } catch {
     Atomics.store(ctl, CTL.FAILED, 1);
   }

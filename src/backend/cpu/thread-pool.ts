@@ -6,7 +6,7 @@
 // before sleeping in Atomics.wait, so back-to-back dispatches cost about a microsecond, and an idle pool
 // costs nothing. Jobs travel through a SharedArrayBuffer, never postMessage.
 import { Worker } from 'node:worker_threads';
-import { JOB_SLOTS, MAX_TASKS, TASK_WORDS, CTL, type KernelName, KERNEL_NAMES, runShare } from './pool-protocol.js';
+import { JOB_SLOTS, MAX_TASKS, CTL, type KernelName, KERNEL_NAMES, encodeTask, runShare } from './pool-protocol.js';
 import type { KernelExports } from './kernels.js';
 
 export interface KernelCall {
@@ -17,10 +17,14 @@ export interface KernelCall {
   readonly r0Arg: number;
   /** Index of an argument to replace with the running thread's scratch pointer, or -1. */
   readonly scratchArg?: number;
+  /** The memory (shard) the call's pointers refer to; 0 is the backend's main memory. */
+  readonly shard?: number;
 }
 
 export class ThreadPool {
   readonly threads: number;
+  /** How many memories the workers have kernel instances for. */
+  readonly memories: number;
   private readonly workers: Worker[] = [];
   private readonly ctl: Int32Array;
   private readonly job: Float64Array;
@@ -29,18 +33,20 @@ export class ThreadPool {
   private broken: string | null = null;
 
   constructor(
-    memory: WebAssembly.Memory,
+    memories: readonly WebAssembly.Memory[],
     module: WebAssembly.Module,
-    private readonly kernels: KernelExports,
+    /** This thread's kernel instance for each memory. */
+    private readonly kernels: readonly KernelExports[],
     threads: number,
-    /** Per-thread scratch pointers (bytes into memory), one per thread, thread 0 first. */
+    /** Scratch pointers per memory and thread, memory-major (memory m, thread t at m * threads + t). */
     scratchPtrs: readonly number[],
   ) {
     if (!(threads >= 1 && Number.isInteger(threads))) throw new RangeError(`threads must be a positive integer, got ${threads}`);
     this.threads = threads;
+    this.memories = memories.length;
     this.ctl = new Int32Array(new SharedArrayBuffer(CTL.SIZE * 4));
     this.job = new Float64Array(new SharedArrayBuffer(JOB_SLOTS * 8));
-    this.scratch = new Float64Array(new SharedArrayBuffer(threads * 8));
+    this.scratch = new Float64Array(new SharedArrayBuffer(memories.length * threads * 8));
     scratchPtrs.forEach((p, i) => (this.scratch[i] = p));
     Atomics.store(this.ctl, CTL.THREADS, threads);
     // From TypeScript sources (tests, development) the worker must register the tsx loader itself before
@@ -51,7 +57,7 @@ export class ThreadPool {
       ? `import(${JSON.stringify(import.meta.resolve('tsx/esm/api'))}).then((m) => { m.register(); return import(${JSON.stringify(entry)}); })`
       : `import(${JSON.stringify(entry)})`;
     for (let t = 1; t < threads; t++) {
-      const w = new Worker(boot, { eval: true, workerData: { memory, module, ctl: this.ctl, job: this.job, scratch: this.scratch, tid: t } });
+      const w = new Worker(boot, { eval: true, workerData: { memories, module, ctl: this.ctl, job: this.job, scratch: this.scratch, tid: t } });
       w.unref();
       // A worker that dies would leave run() waiting forever: mark the pool broken and wake it.
       const fail = (why: string) => {
@@ -66,9 +72,8 @@ export class ThreadPool {
     }
   }
 
-  /** Scratch pointer of thread 0 (the caller's). */
-  setScratch(tid: number, ptr: number): void {
-    this.scratch[tid] = ptr;
+  setScratch(shard: number, tid: number, ptr: number): void {
+    this.scratch[shard * this.threads + tid] = ptr;
   }
 
   /** Runs the calls split across all threads and returns when every thread has finished its share. */
@@ -83,27 +88,20 @@ export class ThreadPool {
     const job = this.job;
     job[0] = calls.length;
     calls.forEach((c, i) => {
-      const o = 1 + i * TASK_WORDS;
       const id = KERNEL_NAMES.indexOf(c.kernel);
       if (id < 0) throw new Error(`unknown kernel ${c.kernel}`);
-      if (c.args.length > TASK_WORDS - 5) throw new Error(`${c.kernel}: too many arguments`);
-      job[o] = id;
-      job[o + 1] = c.rows;
-      job[o + 2] = c.r0Arg;
-      job[o + 3] = c.scratchArg ?? -1;
-      job[o + 4] = c.args.length;
-      for (let a = 0; a < c.args.length; a++) job[o + 5 + a] = c.args[a]!;
+      encodeTask(job, i, id, c.rows, c.r0Arg, c.scratchArg ?? -1, c.shard ?? 0, c.args);
     });
     // Until every worker has started (they load asynchronously, and under a module loader such as tsx
     // they cannot finish while this thread blocks), the caller runs the whole job itself.
     if (this.threads === 1 || Atomics.load(this.ctl, CTL.READY) < this.threads - 1) {
-      runShare(this.kernels, job, 0, 1, this.scratch[0]!);
+      runShare(this.kernels, job, 0, 1, this.scratch, this.threads);
       return;
     }
     Atomics.store(this.ctl, CTL.DONE, 0);
     Atomics.add(this.ctl, CTL.SEQ, 1);
     Atomics.notify(this.ctl, CTL.SEQ);
-    runShare(this.kernels, job, 0, this.threads, this.scratch[0]!);
+    runShare(this.kernels, job, 0, this.threads, this.scratch, this.threads);
     const want = this.threads - 1;
     for (let spin = 0; Atomics.load(this.ctl, CTL.DONE) < want; spin++) {
       if (Atomics.load(this.ctl, CTL.FAILED) !== 0) break;

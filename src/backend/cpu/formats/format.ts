@@ -22,6 +22,10 @@ export interface PreparedActivation {
   readonly scales: number;
   /** q8_K: i16 block sums per 16 values. */
   readonly sums: number;
+  /** Sizes in bytes of the regions at ptr, scales and sums (for copying into another memory). */
+  readonly bytes: number;
+  readonly scaleBytes: number;
+  readonly sumBytes: number;
 }
 
 export interface CpuMatrix extends Matrix {
@@ -30,6 +34,8 @@ export interface CpuMatrix extends Matrix {
   readonly ptrs: readonly number[];
   /** One expert of a stacked tensor (llama.cpp multiplies those row by row, never with its GEMM). */
   readonly expert: boolean;
+  /** The wasm memory holding the weights (0 = the backend's main memory). */
+  readonly shard: number;
 }
 
 export interface WeightFormat {
