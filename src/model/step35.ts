@@ -32,6 +32,8 @@ export class Step35Model {
   readonly maxBatch: number;
   private hidden: Tensor | null = null;
   private trace: ForwardOptions['trace'] = undefined;
+  /** RoPE tables of the batch being run (cleared per batch). */
+  private readonly ropeCache = new Map<string, Float32Array>();
 
   constructor(
     readonly config: ModelConfig,
@@ -70,6 +72,7 @@ export class Step35Model {
     const nt = tokens.length;
     const E = cfg.nEmbd;
     const pos0 = seq.length;
+    this.ropeCache.clear();
     // The residual stream lives across layers; everything else is scratch reused layer by layer.
     this.hidden ??= B.alloc(this.maxBatch * E);
     const h = slice(this.hidden, 0, nt * E);
@@ -93,6 +96,18 @@ export class Step35Model {
     const logits = B.temp(rows * cfg.nVocab);
     B.matmul(logits, W.output, normed, rows);
     return B.view(logits).slice();
+  }
+
+  /** RoPE angles for this batch's positions; layers of the same kind share one table. */
+  private ropeFor(L: LayerConfig, pos0: number, nt: number): Float32Array {
+    const key = `${L.nRot}:${L.ropeBase}:${L.ropeFactors}:${pos0}:${nt}`;
+    let cs = this.ropeCache.get(key);
+    if (!cs) {
+      const positions = Array.from({ length: nt }, (_, i) => pos0 + i);
+      cs = ropeTable(positions, L.nRot, L.ropeBase, this.config.ropeFreqScale, L.ropeFactors ? this.weights.ropeFreqs : null);
+      this.ropeCache.set(key, cs);
+    }
+    return cs;
   }
 
   private t(name: string, il: number, x: Tensor, n: number): void {
@@ -134,8 +149,7 @@ export class Step35Model {
 
     this.t('Qcur_normed', L.index, q, nt * L.nHead * hd);
     this.t('Kcur_normed', L.index, k, nt * L.nHeadKv * hd);
-    const positions = Array.from({ length: nt }, (_, i) => pos0 + i);
-    const cs = ropeTable(positions, L.nRot, L.ropeBase, cfg.ropeFreqScale, L.ropeFactors ? this.weights.ropeFreqs : null);
+    const cs = this.ropeFor(L, pos0, nt);
     const neox = cfg.ropeMode === 'neox';
     B.rope(q, nt, L.nHead, hd, L.nRot, neox, cs);
     B.rope(k, nt, L.nHeadKv, hd, L.nRot, neox, cs);
@@ -145,10 +159,13 @@ export class Step35Model {
     const kv = seq.layers[il]!;
     const kRow = L.nHeadKv * hd;
     const vRow = L.nHeadKv * cfg.headDimV;
-    for (let t = 0; t < nt; t++) {
+    // New positions go to consecutive slots of the ring: one copy, or two where it wraps.
+    for (let t = 0; t < nt; ) {
       const slot = (pos0 + t) % kv.capacity;
-      B.copy(slice(kv.k, slot * kRow, kRow), slice(k, t * kRow, kRow), kRow);
-      B.copy(slice(kv.v, slot * vRow, vRow), slice(v, t * vRow, vRow), vRow);
+      const run = Math.min(nt - t, kv.capacity - slot);
+      B.copy(slice(kv.k, slot * kRow, run * kRow), slice(k, t * kRow, run * kRow), run * kRow);
+      B.copy(slice(kv.v, slot * vRow, run * vRow), slice(v, t * vRow, run * vRow), run * vRow);
+      t += run;
     }
     const o = B.temp(nt * L.nHead * cfg.headDimV);
     const window = L.sliding ? cfg.slidingWindow : 0;
