@@ -30,7 +30,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('stepflash CLI', () => {
   test('every command has --help', () => {
-    for (const c of ['run', 'chat', 'inspect', 'tokenize', 'logits', 'make-model']) {
+    for (const c of ['run', 'chat', 'inspect', 'tokenize', 'logits', 'make-model', 'bench']) {
       const r = cli([c, '--help']);
       assert.equal(r.code, 0, `${c}: ${r.err}`);
       assert.match(r.out, new RegExp(`Usage: stepflash ${c}`));
@@ -90,6 +90,18 @@ describe('stepflash CLI', () => {
     const chat = JSON.parse(cli(['run', '-m', model, '-p', 'Hi', '--chat', '-n', '4', '--json']).out);
     assert.equal(typeof chat.reasoning, 'string');
     assert.ok(Array.isArray(chat.tool_calls));
+  });
+
+  test('bench --json reports speeds, bytes per token and bandwidth', () => {
+    const r = cli(['bench', '-m', model, '-p', '16', '-n', '4', '-r', '1', '--threads', '2', '--json']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(j.threads, 2);
+    assert.ok(j.prefill.tokens_per_second > 0 && j.decode.tokens_per_second > 0);
+    assert.ok(j.bytes_per_token > 0 && j.bytes_per_token < j.file_bytes);
+    assert.ok(j.bandwidth_bytes_per_second > 1e9);
+    assert.ok(j.bandwidth_fraction > 0 && j.bandwidth_fraction < 1.5);
+    assert.match(cli(['bench', '-m', model, '-p', '-3']).err, /--prompt must be/);
   });
 
   test('chat reads turns from standard input', () => {
