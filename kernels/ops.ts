@@ -77,6 +77,36 @@ export function v_expf(x: f32): f32 {
   return <f32>(<f64>j * Math.pow(2.0, <f64>n));
 }
 
+/** ggml_v_expf on four lanes (see v_expf). */
+@inline function v_expf4(x: v128): v128 {
+  const R = f32x4.splat(12582912.0);
+  const z = fma4(x, f32x4.splat(reinterpret<f32>(0x3fb8aa3b)), R);
+  const n = f32x4.sub(z, R);
+  const negn = f32x4.neg(n);
+  const b = fma4(negn, f32x4.splat(reinterpret<f32>(0x35bfbe8e)), fma4(negn, f32x4.splat(reinterpret<f32>(0x3f317200)), x));
+  const u = f32x4.mul(b, b);
+  const j = fma4(
+    fma4(fma4(f32x4.splat(reinterpret<f32>(0x3c072010)), b, f32x4.splat(reinterpret<f32>(0x3d2b9f17))), u,
+      fma4(f32x4.splat(reinterpret<f32>(0x3e2aaf33)), b, f32x4.splat(reinterpret<f32>(0x3efffedb)))),
+    u, fma4(f32x4.splat(reinterpret<f32>(0x3f7ffff6)), b, f32x4.splat(1.0)));
+  // scalef(j, n) = j * 2^n with one rounding: exact in f64, then rounded to f32. 2^n is built from its
+  // exponent bits (n is an integer in [-192, 192] on the path that is used).
+  const ni = i32x4.trunc_sat_f32x4_s(f32x4.max(f32x4.min(n, f32x4.splat(200)), f32x4.splat(-200)));
+  const lo = f64x2.mul(f64x2.promote_low_f32x4(j), pow2x2(i64x2.extend_low_i32x4_s(ni)));
+  const hi = f64x2.mul(f64x2.promote_low_f32x4(i32x4.shuffle(j, j, 2, 3, 2, 3)), pow2x2(i64x2.extend_high_i32x4_s(ni)));
+  let res = i32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
+  const far = f32x4.gt(f32x4.abs(n), f32x4.splat(192));
+  if (v128.any_true(far)) {
+    const alt = v128.bitselect(f32x4.splat(0), f32x4.splat(Infinity), f32x4.le(n, f32x4.splat(0)));
+    res = v128.bitselect(alt, res, far);
+  }
+  return res;
+}
+
+@inline function pow2x2(e: v128): v128 {
+  return i64x2.shl(i64x2.add(e, i64x2.splat(1023)), 52);
+}
+
 /**
  * Causal (optionally sliding-window) attention of nt query tokens at positions pos0..pos0+nt-1 over a
  * single sequence's cache. The cache holds position p at slot p % cap, one row of nKv*hd floats per
@@ -116,10 +146,11 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
       let sum: f64 = 0;
       for (let m = 0; m < nChunks; m++) {
         const cp = scores + (<usize>(m << 4) << 2);
-        for (let l = 0; l < 16; l++) {
+        // exp(s - max) four lanes at a time; masked cells hold -inf, whose exp the vector code takes to 0.
+        const mv = f32x4.splat(mx);
+        for (let l = 0; l < 16; l += 4) {
           const p = cp + (<usize>l << 2);
-          const s = load<f32>(p);
-          store<f32>(p, s == -Infinity ? 0 : v_expf(s - mx));
+          v128.store(p, v_expf4(f32x4.sub(v128.load(p), mv)));
         }
         sum += <f64>reduce16(cp);
       }
@@ -161,36 +192,6 @@ export function read_sum(p: usize, r0: i32, r1: i32): i32 {
 }
 
 // ---- SwiGLU -----------------------------------------------------------------------------------------
-
-/** ggml_v_expf on four lanes (see v_expf). */
-@inline function v_expf4(x: v128): v128 {
-  const R = f32x4.splat(12582912.0);
-  const z = fma4(x, f32x4.splat(reinterpret<f32>(0x3fb8aa3b)), R);
-  const n = f32x4.sub(z, R);
-  const negn = f32x4.neg(n);
-  const b = fma4(negn, f32x4.splat(reinterpret<f32>(0x35bfbe8e)), fma4(negn, f32x4.splat(reinterpret<f32>(0x3f317200)), x));
-  const u = f32x4.mul(b, b);
-  const j = fma4(
-    fma4(fma4(f32x4.splat(reinterpret<f32>(0x3c072010)), b, f32x4.splat(reinterpret<f32>(0x3d2b9f17))), u,
-      fma4(f32x4.splat(reinterpret<f32>(0x3e2aaf33)), b, f32x4.splat(reinterpret<f32>(0x3efffedb)))),
-    u, fma4(f32x4.splat(reinterpret<f32>(0x3f7ffff6)), b, f32x4.splat(1.0)));
-  // scalef(j, n) = j * 2^n with one rounding: exact in f64, then rounded to f32. 2^n is built from its
-  // exponent bits (n is an integer in [-192, 192] on the path that is used).
-  const ni = i32x4.trunc_sat_f32x4_s(f32x4.max(f32x4.min(n, f32x4.splat(200)), f32x4.splat(-200)));
-  const lo = f64x2.mul(f64x2.promote_low_f32x4(j), pow2x2(i64x2.extend_low_i32x4_s(ni)));
-  const hi = f64x2.mul(f64x2.promote_low_f32x4(i32x4.shuffle(j, j, 2, 3, 2, 3)), pow2x2(i64x2.extend_high_i32x4_s(ni)));
-  let res = i32x4.shuffle(f32x4.demote_f64x2_zero(lo), f32x4.demote_f64x2_zero(hi), 0, 1, 4, 5);
-  const far = f32x4.gt(f32x4.abs(n), f32x4.splat(192));
-  if (v128.any_true(far)) {
-    const alt = v128.bitselect(f32x4.splat(0), f32x4.splat(Infinity), f32x4.le(n, f32x4.splat(0)));
-    res = v128.bitselect(alt, res, far);
-  }
-  return res;
-}
-
-@inline function pow2x2(e: v128): v128 {
-  return i64x2.shl(i64x2.add(e, i64x2.splat(1023)), 52);
-}
 
 /**
  * y = silu(g) * u for rows x cols values, the first cols - cols % 16 of each row as llama.cpp's 16-wide
