@@ -25,8 +25,8 @@ export interface MatrixSource {
   readonly type: GGMLType;
   readonly rows: number;
   readonly cols: number;
-  /** GGUF bytes of rows [r0, r0 + n). */
-  readRows(r0: number, n: number): Uint8Array;
+  /** GGUF bytes of rows [r0, r0 + n), into `dst` when it is given and large enough (to reuse one buffer). */
+  readRows(r0: number, n: number, dst?: Uint8Array): Uint8Array;
   /** One expert of a stacked expert tensor (backends may multiply those differently). */
   readonly expert?: boolean;
 }

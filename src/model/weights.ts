@@ -110,7 +110,7 @@ export function loadWeights(file: GGUFFile, cfg: ModelConfig, backend: Backend, 
       type: t.type,
       rows,
       cols,
-      readRows: (r0, n) => file.readTensorBytes(t, base + r0 * rowBytes!, n * rowBytes!),
+      readRows: (r0, n, dst) => file.readTensorBytes(t, base + r0 * rowBytes!, n * rowBytes!, dst && dst.length >= n * rowBytes! ? dst : undefined).subarray(0, n * rowBytes!),
       expert: t.dims.length === 3,
     });
   };

@@ -2,6 +2,7 @@
 // the fraction of this machine's memory bandwidth (measured here, with the same threads) that reaches.
 import type { Command } from 'commander';
 import { CpuBackend } from '../../backend/cpu/cpu-backend.js';
+import { kernelBuild } from '../../backend/cpu/kernels.js';
 import { KvCache } from '../../engine/kv-cache.js';
 import type { GGUFHeader } from '../../gguf/reader.js';
 import type { ModelConfig } from '../../model/config.js';
@@ -87,6 +88,8 @@ export function registerBench(program: Command): void {
             if (r >= 0) decodeRuns.push((n * 1000) / ms);
           }
         }
+        // Peak resident memory so far (load and runs), before the bandwidth probe adds its own buffer.
+        const rssPeak = process.resourceUsage().maxRSS * 1024;
         const bw = backend.measureReadBandwidth();
         const perToken = bytesPerToken(lm.file, cfg);
         const decode = decodeRuns.length ? median(decodeRuns) : 0;
@@ -95,8 +98,10 @@ export function registerBench(program: Command): void {
           threads: backend.threads,
           file_bytes: lm.file.fileSize,
           load_ms: Math.round(lm.loadMs),
-          rss_bytes: process.memoryUsage().rss,
+          rss_peak_bytes: rssPeak,
+          rss_peak_to_file: rssPeak / lm.file.fileSize,
           rss_model_bytes: rssLoaded - rss0,
+          kernels: kernelBuild(),
           prefill: p > 0 ? { tokens: p, tokens_per_second: median(prefillRuns), runs: prefillRuns } : null,
           decode: n > 0 ? { tokens: n, tokens_per_second: decode, runs: decodeRuns } : null,
           bytes_per_token: Math.round(perToken),
@@ -109,7 +114,7 @@ export function registerBench(program: Command): void {
         }
         const gb = (x: number) => `${(x / 1e9).toFixed(1)} GB`;
         const lines = [
-          `${path} on ${backend.threads} thread(s): ${(lm.file.fileSize / 2 ** 20).toFixed(1)} MiB, loaded in ${result.load_ms} ms, RSS ${(result.rss_bytes / 2 ** 20).toFixed(0)} MiB`,
+          `${path} on ${backend.threads} thread(s), ${result.kernels} kernels: ${(lm.file.fileSize / 2 ** 20).toFixed(1)} MiB, loaded in ${result.load_ms} ms, peak RSS ${(rssPeak / 2 ** 20).toFixed(0)} MiB (${result.rss_peak_to_file.toFixed(2)}x the file)`,
           p > 0 ? `prefill pp${p}: ${result.prefill!.tokens_per_second.toFixed(1)} tokens/s` : '',
           n > 0 ? `decode tg${n}: ${decode.toFixed(1)} tokens/s` : '',
           `weights read per decoded token: ${(perToken / 2 ** 20).toFixed(1)} MiB; measured read bandwidth ${gb(bw)}/s` +

@@ -50,11 +50,18 @@ export interface WeightFormat {
 
 export const READ_CHUNK = 8 << 20;
 
-/** Reads a matrix's GGUF rows in chunks of about READ_CHUNK bytes. */
+let readBuffer = new Uint8Array(0);
+
+/**
+ * Reads a matrix's GGUF rows in chunks of about READ_CHUNK bytes, through one buffer shared by every load
+ * (a fresh buffer per chunk would leave hundreds of megabytes of garbage behind a large model's load).
+ */
 export function forEachRowChunk(src: MatrixSource, rowBytes: number, fn: (r0: number, n: number, raw: Uint8Array) => void): void {
   const chunkRows = Math.max(1, Math.floor(READ_CHUNK / rowBytes));
+  const need = Math.min(chunkRows, src.rows) * rowBytes;
+  if (readBuffer.length < need) readBuffer = new Uint8Array(need);
   for (let r0 = 0; r0 < src.rows; r0 += chunkRows) {
     const n = Math.min(chunkRows, src.rows - r0);
-    fn(r0, n, src.readRows(r0, n));
+    fn(r0, n, src.readRows(r0, n, readBuffer));
   }
 }
