@@ -137,3 +137,54 @@ export function round_to_bf16(x: usize, n: i32): void {
     store<u32>(p, u);
   }
 }
+
+/**
+ * Q8_K activations as llama.cpp's x86 build makes them (quantize_row_q8_K, which is quantize_row_q8_K_ref,
+ * and the 4-row interleaved quantize_mat_q8_K_4x8 that gives the same numbers): per 256 values, with mx
+ * the first value of largest magnitude, iscale = -127/mx, q = min(127, round-half-even(iscale * x)) and
+ * d = 1/iscale (f32); all zero when the block is. Per 256 values it writes 256 int8 quants at qs, d at
+ * d (f32) and 48 bytes at sums: the 16 sums of 16 quants, then the 8 sums of 32 quants, as i16.
+ */
+export function quantize_q8_K(x: usize, n: i32, qs: usize, d: usize, sums: usize): void {
+  const nb = n >> 8;
+  const signMask = i32x4.splat(0x7fffffff);
+  for (let b = 0; b < nb; b++) {
+    const xb = x + (<usize>b << 10);
+    const qb = qs + (<usize>b << 8);
+    const sb = sums + <usize>b * 48;
+    // pmax skips NaNs the way the reference's `ax > amax` does.
+    let m = f32x4.splat(0);
+    for (let i = 0; i < 1024; i += 16) m = f32x4.pmax(m, v128.and(v128.load(xb + i), signMask));
+    const amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+    if (amax == 0) {
+      store<f32>(d + (<usize>b << 2), 0);
+      for (let i = 0; i < 256; i += 16) v128.store(qb + <usize>i, i32x4.splat(0));
+      for (let i = 0; i < 48; i += 16) v128.store(sb + <usize>i, i32x4.splat(0));
+      continue;
+    }
+    // The reference keeps the first value whose magnitude is the largest (its sign decides d's sign).
+    let j = 0;
+    while (j < 255 && abs<f32>(load<f32>(xb + (<usize>j << 2))) != amax) j++;
+    const mx = load<f32>(xb + (<usize>j << 2));
+    const iscale: f32 = <f32>-127.0 / mx;
+    store<f32>(d + (<usize>b << 2), <f32>1.0 / iscale);
+    const iv = f32x4.splat(iscale);
+    const top = i32x4.splat(127);
+    for (let i = 0; i < 256; i += 16) {
+      const p = xb + (<usize>i << 2);
+      const a0 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(iv, v128.load(p)))), top);
+      const a1 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(iv, v128.load(p, 16)))), top);
+      const a2 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(iv, v128.load(p, 32)))), top);
+      const a3 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(iv, v128.load(p, 48)))), top);
+      const s01 = i16x8.narrow_i32x4_s(a0, a1), s23 = i16x8.narrow_i32x4_s(a2, a3);
+      v128.store(qb + <usize>i, i8x16.narrow_i16x8_s(s01, s23));
+      // Sum of these 16 quants.
+      const s = i32x4.add(i32x4.add(a0, a1), i32x4.add(a2, a3));
+      const t = i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3);
+      store<i16>(sb + (<usize>i >> 3), <i16>t);
+    }
+    for (let g = 0; g < 8; g++) {
+      store<i16>(sb + 32 + (<usize>g << 1), <i16>(<i32>load<i16>(sb + (<usize>g << 2)) + <i32>load<i16>(sb + (<usize>g << 2) + 2)));
+    }
+  }
+}

@@ -222,6 +222,13 @@ export class CpuBackend implements Backend {
         this.k.quantize_q8_0(x, n, q, d);
         return { ptr: q, scales: d, sums: 0, bytes: 3 * n, scaleBytes: n / 8, sumBytes: 0 };
       }
+      case 'q8_K': {
+        // Per 256 values: 256 int8 quants, an f32 scale, and 48 bytes of i16 sums (kernels/quantize.ts).
+        const nb = n / 256;
+        const q = this.mem.tempBytes(n), d = this.mem.tempBytes(nb * 4), s = this.mem.tempBytes(nb * 48);
+        this.k.quantize_q8_K(x, n, q, d, s);
+        return { ptr: q, scales: d, sums: s, bytes: n, scaleBytes: nb * 4, sumBytes: nb * 48 };
+      }
       default: {
         const p = this.mem.tempBytes(n * 4);
         this.mem.f32(p, n).set(this.mem.f32(x, n));

@@ -9,6 +9,10 @@ export interface KernelExports {
   matmul_q8_0(wq: number, wd: number, xq: number, xd: number, y: number, k: number, r0: number, r1: number, nt: number, ldy: number): void;
   matmul_q4_0(wq: number, wd: number, xq: number, xd: number, y: number, k: number, r0: number, r1: number, nt: number, ldy: number): void;
   quantize_q8_0(x: number, n: number, qs: number, d: number): void;
+  quantize_q8_K(x: number, n: number, qs: number, d: number, sums: number): void;
+  matmul_q4_K(w: number, xq: number, xd: number, xs: number, y: number, k: number, r0: number, r1: number, nt: number, ldy: number, order: number): void;
+  matmul_q5_K(w: number, xq: number, xd: number, xs: number, y: number, k: number, r0: number, r1: number, nt: number, ldy: number): void;
+  matmul_q6_K(w: number, xq: number, xd: number, xs: number, y: number, k: number, r0: number, r1: number, nt: number, ldy: number): void;
   fake_quant_q8_0(x: number, n: number, tmpq: number, tmpd: number): void;
   fake_quant_q8_K(x: number, n: number): void;
   round_to_f16(x: number, n: number): void;

@@ -3,10 +3,11 @@
 import type { GGMLType } from '../../../gguf/ggml-types.js';
 import { dequantizedFormat } from './dequantized.js';
 import type { WeightFormat } from './format.js';
+import { kquantFormat } from './kquants.js';
 import { q4_0Format } from './q4_0.js';
 import { q8_0Format } from './q8_0.js';
 
-const FORMATS: readonly WeightFormat[] = [q8_0Format, q4_0Format, dequantizedFormat];
+const FORMATS: readonly WeightFormat[] = [q8_0Format, q4_0Format, kquantFormat, dequantizedFormat];
 
 export function formatFor(type: GGMLType): WeightFormat {
   const f = FORMATS.find((x) => x.types.includes(type));

@@ -1,0 +1,85 @@
+// Q4_K, Q5_K and Q6_K kept quantized (kernels/kquants.ts): each 256-value super-block is repacked with its
+// f16 scales widened to f32 and the packed 6-bit sub-block scales and mins unpacked to bytes; the 4-, 5- and
+// 6-bit codes stay in GGUF order. 152, 184 and 212 bytes per super-block against the file's 144, 176 and
+// 210. Activations are quantized to Q8_K (quants, scales and block sums) as llama.cpp does.
+import { GGMLType } from '../../../gguf/ggml-types.js';
+import { f16ToF32 } from '../../../gguf/quant/index.js';
+import { forEachRowChunk, type WeightFormat } from './format.js';
+
+const GGUF_BYTES: Partial<Record<GGMLType, number>> = { [GGMLType.Q4_K]: 144, [GGMLType.Q5_K]: 176, [GGMLType.Q6_K]: 210 };
+const PACKED_BYTES: Partial<Record<GGMLType, number>> = { [GGMLType.Q4_K]: 152, [GGMLType.Q5_K]: 184, [GGMLType.Q6_K]: 212 };
+
+/** Bytes a row of `cols` values takes in this format. */
+export function kquantRowBytes(type: GGMLType, cols: number): number {
+  return (cols / 256) * PACKED_BYTES[type]!;
+}
+
+/** d, dmin as f32 and the eight 6-bit scales and mins (get_scale_min_k4) as bytes, from a Q4_K/Q5_K block. */
+function unpackScaleMin(raw: Uint8Array, o: number, f32: Float32Array, u8: Uint8Array, p: number): void {
+  f32[p >> 2] = f16ToF32(raw[o]! | (raw[o + 1]! << 8));
+  f32[(p >> 2) + 1] = f16ToF32(raw[o + 2]! | (raw[o + 3]! << 8));
+  const s = o + 4;
+  for (let j = 0; j < 8; j++) {
+    let sc: number, m: number;
+    if (j < 4) {
+      sc = raw[s + j]! & 63;
+      m = raw[s + j + 4]! & 63;
+    } else {
+      sc = (raw[s + j + 4]! & 0x0f) | ((raw[s + j - 4]! >> 6) << 4);
+      m = (raw[s + j + 4]! >> 4) | ((raw[s + j]! >> 6) << 4);
+    }
+    u8[p + 8 + j] = sc;
+    u8[p + 16 + j] = m;
+  }
+}
+
+/** Repacks n GGUF super-blocks of `type` from raw into dst (a byte view of the packed rows). */
+export function repackKQuant(type: GGMLType, raw: Uint8Array, dst: Uint8Array, n: number): void {
+  const src = GGUF_BYTES[type]!, out = PACKED_BYTES[type]!;
+  if (dst.byteOffset % 4 !== 0) throw new Error('repackKQuant: destination must be 4-byte aligned');
+  const f32 = new Float32Array(dst.buffer, dst.byteOffset, (n * out) >> 2);
+  for (let b = 0; b < n; b++) {
+    const o = b * src, p = b * out;
+    if (type === GGMLType.Q4_K) {
+      unpackScaleMin(raw, o, f32, dst, p);
+      dst.set(raw.subarray(o + 16, o + 144), p + 24);
+    } else if (type === GGMLType.Q5_K) {
+      unpackScaleMin(raw, o, f32, dst, p);
+      dst.set(raw.subarray(o + 16, o + 176), p + 24); // qh[32] then qs[128]
+    } else {
+      f32[p >> 2] = f16ToF32(raw[o + 208]! | (raw[o + 209]! << 8));
+      dst.set(raw.subarray(o + 192, o + 208), p + 4); // scales
+      dst.set(raw.subarray(o + 128, o + 192), p + 20); // qh
+      dst.set(raw.subarray(o, o + 128), p + 84); // ql
+    }
+  }
+}
+
+/**
+ * The order llama.cpp's x86 build multiplies a Q4_K matrix in (kernels/kquants.ts matmul_q4_K): matrices
+ * with a multiple of 8 rows are repacked to q4_K_8x8 (gemm for groups of four tokens, gemv otherwise;
+ * stacked experts always gemv), others use ggml_vec_dot_q4_K_q8_K.
+ */
+export function q4kOrder(rows: number, expert: boolean): number {
+  if (rows % 8 !== 0) return 0;
+  return expert ? 1 : 2;
+}
+
+export const kquantFormat: WeightFormat = {
+  name: 'k-quant',
+  types: [GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K],
+  activation: () => 'q8_K',
+  upload(mem, src) {
+    const { rows, cols, type } = src;
+    const nb = cols / 256;
+    const rowBytes = kquantRowBytes(type, cols);
+    const ptr = mem.allocBytes(rows * rowBytes);
+    forEachRowChunk(src, nb * GGUF_BYTES[type]!, (r0, n, raw) => repackKQuant(type, raw, mem.u8(ptr + r0 * rowBytes, n * rowBytes), n * nb));
+    return { ptrs: [ptr], bytes: rows * rowBytes };
+  },
+  call(m, x, y, nt) {
+    const args = [m.ptrs[0]!, x.ptr, x.scales, x.sums, y, m.cols, 0, 0, nt, m.rows];
+    if (m.type === GGMLType.Q4_K) return { kernel: 'matmul_q4_K', args: [...args, q4kOrder(m.rows, m.expert)], rows: m.rows, r0Arg: 6 };
+    return { kernel: m.type === GGMLType.Q5_K ? 'matmul_q5_K' : 'matmul_q6_K', args, rows: m.rows, r0Arg: 6 };
+  },
+};
