@@ -36,24 +36,6 @@ export function matmul_f32(w: usize, x: usize, y: usize, k: i32, rows: i32, orde
   }
 }
 
-// ---- int8 dot of one 32-element block -----------------------------------------------------------
-
-// Q4_0 block (16 bytes of nibbles: low nibble = element j, high nibble = element j+16; value = nibble-8)
-// times 32 int8 activations.
-@inline function dot32_q4(wq: usize, xq: usize): v128 {
-  const packed = v128.load(wq);
-  const eight = i8x16.splat(8);
-  const lo = i8x16.sub(v128.and(packed, i8x16.splat(0x0f)), eight);
-  const hi = i8x16.sub(i8x16.shr_u(packed, 4), eight);
-  const x0 = v128.load(xq);
-  const x1 = v128.load(xq, 16);
-  let s = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(lo), i16x8.extend_low_i8x16_s(x0));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(lo), i16x8.extend_high_i8x16_s(x0)));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(hi), i16x8.extend_low_i8x16_s(x1)));
-  s = i32x4.add(s, i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(hi), i16x8.extend_high_i8x16_s(x1)));
-  return s;
-}
-
 // ---- Q8_0 weights: qs int8[rows][k], d f32[rows][k/32]; activations xq int8[nt][k], xd f32[nt][k/32] ----
 //
 // The sum is accumulated exactly the way llama.cpp's x86 ggml_vec_dot_q8_0_q8_0 does it, so that both
@@ -116,10 +98,6 @@ export function matmul_q8_0(wq: usize, wd: usize, xq: usize, xd: usize, y: usize
   }
 }
 
-@inline function hsum(v: v128): f32 {
-  return f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1) + f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3);
-}
-
 // Relaxed-SIMD Q8_0: the same lanes and fused multiply-adds, from the relaxed int8 dot (q = q+ - q-, both
 // 7-bit).
 // Pair sums of w*q+ and w*q- each fit in i16, and so does their difference (the true pair sum of w*q), so
@@ -148,27 +126,6 @@ function matmul_q8_0_relaxed(wq: usize, wd: usize, xq: usize, xd: usize, y: usiz
         ahi = f32x4.relaxed_madd(dva, f32x4.convert_i32x4_s(laneDots(v128.load(wa + o, 16), v128.load(xp + o, 16), v128.load(xm + o, 16))), ahi);
       }
       store<f32>(y + ((<usize>t * ldy + r) << 2), reduce8f(alo, ahi));
-    }
-  }
-}
-
-// ---- Q4_0 weights: qs u8[rows][k/2] (GGUF nibble order per block), d f32[rows][k/32] -------------
-
-export function matmul_q4_0(wq: usize, wd: usize, xq: usize, xd: usize, y: usize, k: i32, r0: i32, r1: i32, nt: i32, ldy: i32): void {
-  const nb = k >> 5;
-  for (let r = r0; r < r1; r++) {
-    const wqr = wq + ((<usize>r * k) >> 1);
-    const wdr = wd + ((<usize>r * nb) << 2);
-    for (let t = 0; t < nt; t++) {
-      const xqt = xq + <usize>t * k;
-      const xdt = xd + ((<usize>t * nb) << 2);
-      let acc = f32x4.splat(0);
-      for (let b = 0; b < nb; b++) {
-        const s = dot32_q4(wqr + (<usize>b << 4), xqt + (<usize>b << 5));
-        const scale = load<f32>(wdr + (<usize>b << 2)) * load<f32>(xdt + (<usize>b << 2));
-        acc = f32x4.add(acc, f32x4.mul(f32x4.convert_i32x4_s(s), f32x4.splat(scale)));
-      }
-      store<f32>(y + ((<usize>t * ldy + r) << 2), hsum(acc));
     }
   }
 }

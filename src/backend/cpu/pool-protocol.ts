@@ -6,7 +6,7 @@ import type { KernelExports } from './kernels.js';
 export const CTL = { SEQ: 0, DONE: 1, THREADS: 2, QUIT: 3, FAILED: 4, READY: 5, SIZE: 16 } as const;
 
 /** Kernels a job may call, by index. */
-export const KERNEL_NAMES = ['matmul_f32', 'matmul_q8_0', 'matmul_q4_0', 'attention', 'read_sum',
+export const KERNEL_NAMES = ['matmul_f32', 'matmul_q8_0', 'matmul_q4_0', 'attention', 'read_sum', 'matmul_q4_0x8',
   'matmul_q4_K', 'matmul_q5_K', 'matmul_q6_K'] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 
