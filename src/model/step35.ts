@@ -55,8 +55,10 @@ export class Step35Model {
     for (const id of tokens) if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`token id ${id} is outside the vocabulary (0..${V - 1})`);
     if (seq.length + tokens.length > seq.maxLength)
       throw new RangeError(`${tokens.length} more tokens do not fit: the sequence holds ${seq.length} of at most ${seq.maxLength}`);
-    const out = new Float32Array(mode === 'all' ? tokens.length * V : mode === 'last' ? V : 0);
     this.trace = opts.trace;
+    // The usual cases, one batch: its logits come back as they are, without a second copy.
+    if (tokens.length <= this.maxBatch) return this.forwardBatch(tokens, seq, mode);
+    const out = new Float32Array(mode === 'all' ? tokens.length * V : mode === 'last' ? V : 0);
     for (let start = 0; start < tokens.length; start += this.maxBatch) {
       const chunk = tokens.slice(start, start + this.maxBatch);
       const isLastChunk = start + chunk.length === tokens.length;
