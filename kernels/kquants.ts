@@ -20,13 +20,13 @@ import { fma4 } from './ggml-order';
 // 0..63 codes as its 7-bit operand; the plain build widens to i16 and emulates the FMA exactly in f64.
 //
 // Weight layouts (per row, super-blocks of 256 values one after another):
-//   Q4_K, 152 bytes: f32 d | f32 dmin | u8 sc[8] | u8 m[8] | qs[128] (GGUF nibble order)
+//   Q4_K, 160 bytes: f32 d | f32 dmin | u8 sc[16] (each twice) | u8 m[8] | codes[128] (see below)
 //   Q5_K, 184 bytes: f32 d | f32 dmin | u8 sc[8] | u8 m[8] | qh[32] | qs[128] (GGUF order)
 //   Q6_K, 212 bytes: f32 d | i8 sc[16] | qh[64] | ql[128] (GGUF order)
 // Activations (Q8_K, from quantize_q8_K): int8 quants [nt][k], f32 d [nt][k/256], and per 256 values 48
 // bytes of i16 sums (16 sums of 16 quants, then 8 sums of 32).
 
-export const Q4K_BYTES: i32 = 152;
+export const Q4K_BYTES: i32 = 160;
 export const Q5K_BYTES: i32 = 184;
 export const Q6K_BYTES: i32 = 212;
 
@@ -56,29 +56,6 @@ export const Q6K_BYTES: i32 = 212;
   return v128.and(i16x8.shr_u(w, 4), i8x16.splat(15));
 }
 
-/**
- * sc_a * dot(sub-block a) + sc_b * dot(sub-block b) for two sub-blocks of 32 given as four 16-code vectors
- * (a0, a1, b0, b1) against 64 activations at x, as an i32x4 whose lanes add up to it. sc holds
- * [sc_a x4, sc_b x4] as i16. Each i16 lane of the folded sums holds 8 products (at most 8*31*128).
- */
-@inline function pairSum(x: usize, a0: v128, a1: v128, b0: v128, b1: v128, sc: v128): v128 {
-  const pa = i16x8.add(dot16(v128.load(x), a0), dot16(v128.load(x, 16), a1));
-  const pb = i16x8.add(dot16(v128.load(x, 32), b0), dot16(v128.load(x, 48), b1));
-  const r = i16x8.add(
-    i8x16.shuffle(pa, pb, 0, 1, 2, 3, 4, 5, 6, 7, 16, 17, 18, 19, 20, 21, 22, 23),
-    i8x16.shuffle(pa, pb, 8, 9, 10, 11, 12, 13, 14, 15, 24, 25, 26, 27, 28, 29, 30, 31),
-  );
-  return i32x4.dot_i16x8_s(r, sc);
-}
-
-/** [sc_2p x4, sc_2p+1 x4] from the eight i16 scales s. */
-@inline function pairScales(s: v128, p: i32): v128 {
-  if (p == 0) return i8x16.shuffle(s, s, 0, 1, 0, 1, 0, 1, 0, 1, 2, 3, 2, 3, 2, 3, 2, 3);
-  if (p == 1) return i8x16.shuffle(s, s, 4, 5, 4, 5, 4, 5, 4, 5, 6, 7, 6, 7, 6, 7, 6, 7);
-  if (p == 2) return i8x16.shuffle(s, s, 8, 9, 8, 9, 8, 9, 8, 9, 10, 11, 10, 11, 10, 11, 10, 11);
-  return i8x16.shuffle(s, s, 12, 13, 12, 13, 12, 13, 12, 13, 14, 15, 14, 15, 14, 15, 14, 15);
-}
-
 /** i16 lane j of s in all lanes. */
 @inline function splat16(s: v128, j: i32): v128 {
   switch (j) {
@@ -93,19 +70,6 @@ export const Q6K_BYTES: i32 = 212;
   }
 }
 
-/** Lane sums of a and b: [sum(a), sum(b), sum(a), sum(b)]. */
-@inline function hsum2(a: v128, b: v128): v128 {
-  const t = i32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
-  return i32x4.add(t, i32x4.shuffle(t, t, 2, 3, 0, 1));
-}
-
-/** Lane sums of four vectors: [sum(a), sum(b), sum(c), sum(d)]. */
-@inline function hsum4(a: v128, b: v128, c: v128, d: v128): v128 {
-  const ab = i32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7)); // a02 b02 a13 b13
-  const cd = i32x4.add(i32x4.shuffle(c, d, 0, 4, 1, 5), i32x4.shuffle(c, d, 2, 6, 3, 7));
-  return i32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
-}
-
 /** hsum_float_8: ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)). */
 @inline function reduce8(lo: v128, hi: v128): f32 {
   const s = f32x4.add(hi, lo);
@@ -113,78 +77,175 @@ export const Q6K_BYTES: i32 = 212;
 }
 
 // ---- Q4_K ------------------------------------------------------------------------------------------
+//
+// The codes of a super-block are stored so that one 16-byte vector n (0..7) holds, for sub-blocks g = 0..3,
+// values 4n..4n+3 in its bytes 4g..4g+3: the low nibbles of sub-block g, the high nibbles of sub-block 4+g.
+// The activations are permuted the same way (quantize_q8_K's second copy), so a relaxed dot of vector n
+// gives i16 lanes 2g, 2g+1 belonging to sub-block g only: eight of them add up in i16 (16 products of at
+// most 15*128 per lane) to the sub-block sums, and one i16 dot with the doubled scales [s0 s0 s1 s1 ...]
+// scales four sub-blocks at once. The lanes of vector n are also exactly ggml_vec_dot's lane n.
 
-/** The integer scale sum of one Q4_K super-block against 256 activations at x, in lanes. */
-@inline function q4kSums(blk: usize, x: usize): v128 {
-  const s = v128.load8x8_u(blk, 8);
-  const q = blk + 24;
-  let w0 = v128.load(q), w1 = v128.load(q, 16);
-  let acc = pairSum(x, lo4(w0), lo4(w1), hi4(w0), hi4(w1), pairScales(s, 0));
-  w0 = v128.load(q, 32); w1 = v128.load(q, 48);
-  acc = i32x4.add(acc, pairSum(x + 64, lo4(w0), lo4(w1), hi4(w0), hi4(w1), pairScales(s, 1)));
-  w0 = v128.load(q, 64); w1 = v128.load(q, 80);
-  acc = i32x4.add(acc, pairSum(x + 128, lo4(w0), lo4(w1), hi4(w0), hi4(w1), pairScales(s, 2)));
-  w0 = v128.load(q, 96); w1 = v128.load(q, 112);
-  return i32x4.add(acc, pairSum(x + 192, lo4(w0), lo4(w1), hi4(w0), hi4(w1), pairScales(s, 3)));
+/** Sub-block sums of one Q4_K super-block: a holds i16 lanes (2g, 2g+1) = sub-block g, b sub-block 4+g. */
+@inline function q4kDots(c: usize, x: usize, pairs: bool): v128 {
+  let w = v128.load(c);
+  let a = dot16(v128.load(x), lo4(w));
+  let b = dot16(v128.load(x, 128), hi4(w));
+  w = v128.load(c, 16);
+  a = i16x8.add(a, dot16(v128.load(x, 16), lo4(w)));
+  b = i16x8.add(b, dot16(v128.load(x, 144), hi4(w)));
+  w = v128.load(c, 32);
+  a = i16x8.add(a, dot16(v128.load(x, 32), lo4(w)));
+  b = i16x8.add(b, dot16(v128.load(x, 160), hi4(w)));
+  w = v128.load(c, 48);
+  a = i16x8.add(a, dot16(v128.load(x, 48), lo4(w)));
+  b = i16x8.add(b, dot16(v128.load(x, 176), hi4(w)));
+  w = v128.load(c, 64);
+  a = i16x8.add(a, dot16(v128.load(x, 64), lo4(w)));
+  b = i16x8.add(b, dot16(v128.load(x, 192), hi4(w)));
+  w = v128.load(c, 80);
+  a = i16x8.add(a, dot16(v128.load(x, 80), lo4(w)));
+  b = i16x8.add(b, dot16(v128.load(x, 208), hi4(w)));
+  w = v128.load(c, 96);
+  a = i16x8.add(a, dot16(v128.load(x, 96), lo4(w)));
+  b = i16x8.add(b, dot16(v128.load(x, 224), hi4(w)));
+  w = v128.load(c, 112);
+  a = i16x8.add(a, dot16(v128.load(x, 112), lo4(w)));
+  b = i16x8.add(b, dot16(v128.load(x, 240), hi4(w)));
+  // Scaled: lane g is sc_g * (sum of sub-block g) in sa, sc_4+g * (sum of sub-block 4+g) in sb.
+  const sa = i32x4.dot_i16x8_s(a, v128.load8x8_u(c - 24));
+  const sb = i32x4.dot_i16x8_s(b, v128.load8x8_u(c - 16));
+  // pairs: [p0 p1 p2 p3] with pair p = sub-blocks 2p, 2p+1 (the gemm's unit); else lanes adding up to the total.
+  if (pairs) return i32x4.add(i32x4.shuffle(sa, sb, 0, 2, 4, 6), i32x4.shuffle(sa, sb, 1, 3, 5, 7));
+  return i32x4.add(sa, sb);
 }
 
-/** ggml_gemv_q4_K_8x8_q8_K for one row and one token. */
-@inline function q4kGemv(wr: usize, xq: usize, xd: usize, xs: usize, nb: i32): f32 {
+/** [sum(a), sum(b), sum(a), sum(b)]. */
+@inline function hsum2(a: v128, b: v128): v128 {
+  const t = i32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
+  return i32x4.add(t, i32x4.shuffle(t, t, 2, 3, 0, 1));
+}
+
+/** [sum(a), sum(b), sum(c), sum(d)]. */
+@inline function hsum4(a: v128, b: v128, c: v128, d: v128): v128 {
+  const ab = i32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7)); // a02 b02 a13 b13
+  const cd = i32x4.add(i32x4.shuffle(c, d, 0, 4, 1, 5), i32x4.shuffle(c, d, 2, 6, 3, 7));
+  return i32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+/** Lane p of four vectors, for p = 0..3: the 4x4 transpose. */
+@inline function col(a: v128, b: v128, c: v128, d: v128, p: i32): v128 {
+  if (p == 0) return i32x4.shuffle(i32x4.shuffle(a, b, 0, 4, 0, 4), i32x4.shuffle(c, d, 0, 4, 0, 4), 0, 1, 4, 5);
+  if (p == 1) return i32x4.shuffle(i32x4.shuffle(a, b, 1, 5, 1, 5), i32x4.shuffle(c, d, 1, 5, 1, 5), 0, 1, 4, 5);
+  if (p == 2) return i32x4.shuffle(i32x4.shuffle(a, b, 2, 6, 2, 6), i32x4.shuffle(c, d, 2, 6, 2, 6), 0, 1, 4, 5);
+  return i32x4.shuffle(i32x4.shuffle(a, b, 3, 7, 3, 7), i32x4.shuffle(c, d, 3, 7, 3, 7), 0, 1, 4, 5);
+}
+
+/** f32 d_x of four tokens (stride in bytes). */
+@inline function load4(p: usize, stride: usize): v128 {
+  let v = v128.load32_zero(p);
+  v = v128.load32_lane(p + stride, v, 1);
+  v = v128.load32_lane(p + 2 * stride, v, 2);
+  return v128.load32_lane(p + 3 * stride, v, 3);
+}
+
+/** ggml_gemv_q4_K_8x8_q8_K for one row and one token: one FMA per 256 values for the scales, one for the mins. */
+@inline function q4kGemv(wr: usize, bs: usize, xp: usize, xd: usize, xs: usize, nb: i32): f32 {
   let acc = f32x4.splat(0); // lane 0: scales, lane 1: mins
   for (let b = 0; b < nb; b++) {
-    const blk = wr + <usize>b * Q4K_BYTES;
-    const s = q4kSums(blk, xq + (<usize>b << 8));
-    const m = i32x4.dot_i16x8_s(v128.load8x8_u(blk, 16), v128.load(xs + <usize>b * 48, 32));
+    const blk = wr + <usize>b * bs;
+    const s = q4kDots(blk + 32, xp + (<usize>b << 8), false);
+    const m = i32x4.dot_i16x8_s(v128.load8x8_u(blk, 24), v128.load(xs + <usize>b * 48, 32));
     const dd = f32x4.mul(v128.load64_zero(blk), f32x4.splat(load<f32>(xd + (<usize>b << 2))));
     acc = fma4(f32x4.convert_i32x4_s(hsum2(s, m)), dd, acc);
   }
   return f32x4.extract_lane(acc, 0) - f32x4.extract_lane(acc, 1);
 }
 
-/**
- * ggml_gemm_q4_K_8x8_q8_K for one row and four tokens (lanes): per 64 values acc += f32(sum) * (d_w d_x),
- * per 64 values accm += f32(m_a bsum_a + m_b bsum_b) * (dmin_w d_x). Writes the four outputs.
- */
-@inline function q4kGemm4(wr: usize, xq: usize, xd: usize, xs: usize, nb: i32, k: i32, y: usize, ldy: i32): void {
-  let acc = f32x4.splat(0), accm = f32x4.splat(0);
-  const xstride = <usize>k;
-  const dstride = <usize>nb << 2;
-  const sstride = <usize>nb * 48;
+/** ggml_gemv_q4_K_8x8_q8_K for a pair of rows (interleaved by block at wr) and one token: the activations are loaded once. */
+@inline function q4kGemvRows2(wr: usize, xp: usize, xd: usize, xs: usize, nb: i32, y: usize): void {
+  let acc = f32x4.splat(0); // lanes: row 0 scales, row 0 mins, row 1 scales, row 1 mins
   for (let b = 0; b < nb; b++) {
-    const blk = wr + <usize>b * Q4K_BYTES;
-    const sc = v128.load8x8_u(blk, 8);
-    const x0 = xq + (<usize>b << 8), x1 = x0 + xstride, x2 = x1 + xstride, x3 = x2 + xstride;
-    const dp = xd + (<usize>b << 2);
-    let dx = v128.load32_zero(dp);
-    dx = v128.load32_lane(dp + dstride, dx, 1);
-    dx = v128.load32_lane(dp + 2 * dstride, dx, 2);
-    dx = v128.load32_lane(dp + 3 * dstride, dx, 3);
-    const dd = f32x4.mul(f32x4.splat(load<f32>(blk)), dx);
-    const dm = f32x4.mul(f32x4.splat(load<f32>(blk, 4)), dx);
-    const q = blk + 24;
-    for (let p = 0; p < 4; p++) {
-      const w0 = v128.load(q + (<usize>p << 5)), w1 = v128.load(q + (<usize>p << 5), 16);
-      const a0 = lo4(w0), a1 = lo4(w1), b0 = hi4(w0), b1 = hi4(w1);
-      const s = pairScales(sc, p);
-      const o = <usize>p << 6;
-      const t = hsum4(pairSum(x0 + o, a0, a1, b0, b1, s), pairSum(x1 + o, a0, a1, b0, b1, s), pairSum(x2 + o, a0, a1, b0, b1, s), pairSum(x3 + o, a0, a1, b0, b1, s));
-      acc = fma4(f32x4.convert_i32x4_s(t), dd, acc);
+    const blk = wr + <usize>b * (2 * Q4K_BYTES), blk1 = blk + Q4K_BYTES;
+    const c0 = blk + 32, c1 = blk1 + 32, x = xp + (<usize>b << 8);
+    let a0 = i16x8.splat(0), b0 = a0, a1 = a0, b1 = a0;
+    for (let v = 0; v < 8; v++) {
+      const o = <usize>v << 4;
+      const xa = v128.load(x + o), xb = v128.load(x + o, 128);
+      const w0 = v128.load(c0 + o), w1 = v128.load(c1 + o);
+      a0 = i16x8.add(a0, dot16(xa, lo4(w0)));
+      b0 = i16x8.add(b0, dot16(xb, hi4(w0)));
+      a1 = i16x8.add(a1, dot16(xa, lo4(w1)));
+      b1 = i16x8.add(b1, dot16(xb, hi4(w1)));
     }
-    // The mins: lane p of each token's vector is m_2p bsum_2p + m_2p+1 bsum_2p+1; transpose to tokens.
-    const mins = v128.load8x8_u(blk, 16);
-    const sp = xs + <usize>b * 48 + 32;
-    const m0 = i32x4.dot_i16x8_s(mins, v128.load(sp));
-    const m1 = i32x4.dot_i16x8_s(mins, v128.load(sp + sstride));
-    const m2 = i32x4.dot_i16x8_s(mins, v128.load(sp + 2 * sstride));
-    const m3 = i32x4.dot_i16x8_s(mins, v128.load(sp + 3 * sstride));
-    const t01l = i32x4.shuffle(m0, m1, 0, 4, 1, 5), t01h = i32x4.shuffle(m0, m1, 2, 6, 3, 7);
-    const t23l = i32x4.shuffle(m2, m3, 0, 4, 1, 5), t23h = i32x4.shuffle(m2, m3, 2, 6, 3, 7);
-    accm = fma4(f32x4.convert_i32x4_s(i32x4.shuffle(t01l, t23l, 0, 1, 4, 5)), dm, accm);
-    accm = fma4(f32x4.convert_i32x4_s(i32x4.shuffle(t01l, t23l, 2, 3, 6, 7)), dm, accm);
-    accm = fma4(f32x4.convert_i32x4_s(i32x4.shuffle(t01h, t23h, 0, 1, 4, 5)), dm, accm);
-    accm = fma4(f32x4.convert_i32x4_s(i32x4.shuffle(t01h, t23h, 2, 3, 6, 7)), dm, accm);
+    const s0 = i32x4.add(i32x4.dot_i16x8_s(a0, v128.load8x8_u(blk, 8)), i32x4.dot_i16x8_s(b0, v128.load8x8_u(blk, 16)));
+    const s1 = i32x4.add(i32x4.dot_i16x8_s(a1, v128.load8x8_u(blk1, 8)), i32x4.dot_i16x8_s(b1, v128.load8x8_u(blk1, 16)));
+    const bs = v128.load(xs + <usize>b * 48, 32);
+    const m0 = i32x4.dot_i16x8_s(v128.load8x8_u(blk, 24), bs);
+    const m1 = i32x4.dot_i16x8_s(v128.load8x8_u(blk1, 24), bs);
+    const dd = f32x4.mul(i32x4.shuffle(v128.load64_zero(blk), v128.load64_zero(blk1), 0, 1, 4, 5), f32x4.splat(load<f32>(xd + (<usize>b << 2))));
+    acc = fma4(f32x4.convert_i32x4_s(hsum4(s0, m0, s1, m1)), dd, acc);
   }
-  const r = f32x4.sub(acc, accm);
+  store<f32>(y, f32x4.extract_lane(acc, 0) - f32x4.extract_lane(acc, 1));
+  store<f32>(y, f32x4.extract_lane(acc, 2) - f32x4.extract_lane(acc, 3), 4);
+}
+
+/**
+ * Four tokens against one super-block (codes at c, tokens' permuted quants at x0 + t * xs): the scaled
+ * sub-block sums per token, each extracted code vector used four times. gemm: returns acc after the four
+ * per-pair FMAs with dd (token lanes); else returns the per-token totals (token lanes).
+ */
+@inline function q4kBlock4(c: usize, x0: usize, xs: usize, gemm: bool, dd: v128, acc: v128): v128 {
+  const x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
+  let a0 = i16x8.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  for (let v = 0; v < 8; v++) {
+    const o = <usize>v << 4;
+    const w = v128.load(c + o);
+    const lo = lo4(w), hi = hi4(w);
+    a0 = i16x8.add(a0, dot16(v128.load(x0 + o), lo));
+    b0 = i16x8.add(b0, dot16(v128.load(x0 + o, 128), hi));
+    a1 = i16x8.add(a1, dot16(v128.load(x1 + o), lo));
+    b1 = i16x8.add(b1, dot16(v128.load(x1 + o, 128), hi));
+    a2 = i16x8.add(a2, dot16(v128.load(x2 + o), lo));
+    b2 = i16x8.add(b2, dot16(v128.load(x2 + o, 128), hi));
+    a3 = i16x8.add(a3, dot16(v128.load(x3 + o), lo));
+    b3 = i16x8.add(b3, dot16(v128.load(x3 + o, 128), hi));
+  }
+  const sca = v128.load8x8_u(c - 24), scb = v128.load8x8_u(c - 16);
+  const sa0 = i32x4.dot_i16x8_s(a0, sca), sb0 = i32x4.dot_i16x8_s(b0, scb);
+  const sa1 = i32x4.dot_i16x8_s(a1, sca), sb1 = i32x4.dot_i16x8_s(b1, scb);
+  const sa2 = i32x4.dot_i16x8_s(a2, sca), sb2 = i32x4.dot_i16x8_s(b2, scb);
+  const sa3 = i32x4.dot_i16x8_s(a3, sca), sb3 = i32x4.dot_i16x8_s(b3, scb);
+  if (!gemm) return hsum4(i32x4.add(sa0, sb0), i32x4.add(sa1, sb1), i32x4.add(sa2, sb2), i32x4.add(sa3, sb3));
+  // Per-pair sums [p0 p1 p2 p3] per token, then one FMA per pair in pair order, tokens in lanes.
+  const p0 = i32x4.add(i32x4.shuffle(sa0, sb0, 0, 2, 4, 6), i32x4.shuffle(sa0, sb0, 1, 3, 5, 7));
+  const p1 = i32x4.add(i32x4.shuffle(sa1, sb1, 0, 2, 4, 6), i32x4.shuffle(sa1, sb1, 1, 3, 5, 7));
+  const p2 = i32x4.add(i32x4.shuffle(sa2, sb2, 0, 2, 4, 6), i32x4.shuffle(sa2, sb2, 1, 3, 5, 7));
+  const p3 = i32x4.add(i32x4.shuffle(sa3, sb3, 0, 2, 4, 6), i32x4.shuffle(sa3, sb3, 1, 3, 5, 7));
+  acc = fma4(f32x4.convert_i32x4_s(col(p0, p1, p2, p3, 0)), dd, acc);
+  acc = fma4(f32x4.convert_i32x4_s(col(p0, p1, p2, p3, 1)), dd, acc);
+  acc = fma4(f32x4.convert_i32x4_s(col(p0, p1, p2, p3, 2)), dd, acc);
+  return fma4(f32x4.convert_i32x4_s(col(p0, p1, p2, p3, 3)), dd, acc);
+}
+
+/** ggml_gemv_q4_K_8x8_q8_K for one row and four tokens (lanes of the accumulators), writing the four outputs. */
+@inline function q4kGemv4(wr: usize, bs: usize, xp: usize, xd: usize, xs: usize, nb: i32, k: i32, y: usize, ldy: i32): void {
+  let acc = f32x4.splat(0), accm = f32x4.splat(0);
+  const dstride = <usize>nb << 2, sstride = <usize>nb * 48;
+  for (let b = 0; b < nb; b++) {
+    const blk = wr + <usize>b * bs;
+    const s = q4kBlock4(blk + 32, xp + (<usize>b << 8), <usize>k, false, acc, acc);
+    const mins = v128.load8x8_u(blk, 24);
+    const sp = xs + <usize>b * 48 + 32;
+    const m = hsum4(i32x4.dot_i16x8_s(mins, v128.load(sp)), i32x4.dot_i16x8_s(mins, v128.load(sp + sstride)),
+      i32x4.dot_i16x8_s(mins, v128.load(sp + 2 * sstride)), i32x4.dot_i16x8_s(mins, v128.load(sp + 3 * sstride)));
+    const dx = load4(xd + (<usize>b << 2), dstride);
+    acc = fma4(f32x4.convert_i32x4_s(s), f32x4.mul(f32x4.splat(load<f32>(blk)), dx), acc);
+    accm = fma4(f32x4.convert_i32x4_s(m), f32x4.mul(f32x4.splat(load<f32>(blk, 4)), dx), accm);
+  }
+  store4(f32x4.sub(acc, accm), y, ldy);
+}
+
+@inline function store4(r: v128, y: usize, ldy: i32): void {
   const ys = <usize>ldy << 2;
   store<f32>(y, f32x4.extract_lane(r, 0));
   store<f32>(y + ys, f32x4.extract_lane(r, 1));
@@ -192,54 +253,106 @@ export const Q6K_BYTES: i32 = 212;
   store<f32>(y + 3 * ys, f32x4.extract_lane(r, 3));
 }
 
-/** ggml_vec_dot_q4_K_q8_K (AVX2) for one row and one token. */
-@inline function q4kVecDot(wr: usize, xq: usize, xd: usize, xs: usize, nb: i32): f32 {
+/**
+ * ggml_gemm_q4_K_8x8_q8_K for one row and four tokens (lanes): per 64 values acc += f32(sum) * (d_w d_x),
+ * per 64 values accm += f32(m_a bsum_a + m_b bsum_b) * (dmin_w d_x). Writes the four outputs.
+ */
+@inline function q4kGemm4(wr: usize, bs: usize, xp: usize, xd: usize, xs: usize, nb: i32, k: i32, y: usize, ldy: i32): void {
+  let acc = f32x4.splat(0), accm = f32x4.splat(0);
+  const xstride = <usize>k, dstride = <usize>nb << 2, sstride = <usize>nb * 48;
+  for (let b = 0; b < nb; b++) {
+    const blk = wr + <usize>b * bs;
+    const dx = load4(xd + (<usize>b << 2), dstride);
+    acc = q4kBlock4(blk + 32, xp + (<usize>b << 8), xstride, true, f32x4.mul(f32x4.splat(load<f32>(blk)), dx), acc);
+    // The mins: lane p of each token's vector is m_2p bsum_2p + m_2p+1 bsum_2p+1.
+    const mins = v128.load8x8_u(blk, 24);
+    const sp = xs + <usize>b * 48 + 32;
+    const m0 = i32x4.dot_i16x8_s(mins, v128.load(sp));
+    const m1 = i32x4.dot_i16x8_s(mins, v128.load(sp + sstride));
+    const m2 = i32x4.dot_i16x8_s(mins, v128.load(sp + 2 * sstride));
+    const m3 = i32x4.dot_i16x8_s(mins, v128.load(sp + 3 * sstride));
+    const dm = f32x4.mul(f32x4.splat(load<f32>(blk, 4)), dx);
+    accm = fma4(f32x4.convert_i32x4_s(col(m0, m1, m2, m3, 0)), dm, accm);
+    accm = fma4(f32x4.convert_i32x4_s(col(m0, m1, m2, m3, 1)), dm, accm);
+    accm = fma4(f32x4.convert_i32x4_s(col(m0, m1, m2, m3, 2)), dm, accm);
+    accm = fma4(f32x4.convert_i32x4_s(col(m0, m1, m2, m3, 3)), dm, accm);
+  }
+  store4(f32x4.sub(acc, accm), y, ldy);
+}
+
+/**
+ * ggml_vec_dot_q4_K_q8_K (AVX2) for one row and one token. Its lane n sums, over the eight sub-blocks j,
+ * sc_j times the dot of values 4n..4n+3 of sub-block j: the scaled i32 lanes of vector n, added up.
+ */
+@inline function q4kVecDot(wr: usize, bs: usize, xp: usize, xd: usize, xs: usize, nb: i32): f32 {
   let alo = f32x4.splat(0), ahi = f32x4.splat(0), am = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
-    const blk = wr + <usize>b * Q4K_BYTES;
-    const x = xq + (<usize>b << 8);
-    const sc = v128.load8x8_u(blk, 8);
-    const q = blk + 24;
-    let slo = i32x4.splat(0), shi = i32x4.splat(0);
-    for (let p = 0; p < 4; p++) {
-      const w0 = v128.load(q + (<usize>p << 5)), w1 = v128.load(q + (<usize>p << 5), 16);
-      const xp = x + (<usize>p << 6);
-      const sa = splat16(sc, 2 * p), sb = splat16(sc, 2 * p + 1);
-      slo = i32x4.add(slo, i32x4.dot_i16x8_s(dot16(v128.load(xp), lo4(w0)), sa));
-      shi = i32x4.add(shi, i32x4.dot_i16x8_s(dot16(v128.load(xp, 16), lo4(w1)), sa));
-      slo = i32x4.add(slo, i32x4.dot_i16x8_s(dot16(v128.load(xp, 32), hi4(w0)), sb));
-      shi = i32x4.add(shi, i32x4.dot_i16x8_s(dot16(v128.load(xp, 48), hi4(w1)), sb));
+    const blk = wr + <usize>b * bs;
+    const x = xp + (<usize>b << 8);
+    const c = blk + 32;
+    const sca = v128.load8x8_u(blk, 8), scb = v128.load8x8_u(blk, 16);
+    let v0 = i32x4.splat(0), v1 = v0, v2 = v0, v3 = v0;
+    for (let h = 0; h < 2; h++) {
+      const o = <usize>h << 6;
+      let w = v128.load(c + o);
+      v0 = i32x4.add(i32x4.dot_i16x8_s(dot16(v128.load(x + o), lo4(w)), sca), i32x4.dot_i16x8_s(dot16(v128.load(x + o, 128), hi4(w)), scb));
+      w = v128.load(c + o, 16);
+      v1 = i32x4.add(i32x4.dot_i16x8_s(dot16(v128.load(x + o, 16), lo4(w)), sca), i32x4.dot_i16x8_s(dot16(v128.load(x + o, 144), hi4(w)), scb));
+      w = v128.load(c + o, 32);
+      v2 = i32x4.add(i32x4.dot_i16x8_s(dot16(v128.load(x + o, 32), lo4(w)), sca), i32x4.dot_i16x8_s(dot16(v128.load(x + o, 160), hi4(w)), scb));
+      w = v128.load(c + o, 48);
+      v3 = i32x4.add(i32x4.dot_i16x8_s(dot16(v128.load(x + o, 48), lo4(w)), sca), i32x4.dot_i16x8_s(dot16(v128.load(x + o, 176), hi4(w)), scb));
+      const lanes = f32x4.convert_i32x4_s(hsum4(v0, v1, v2, v3));
+      const dxs = load<f32>(xd + (<usize>b << 2));
+      const d = f32x4.splat(dxs * load<f32>(blk));
+      if (h == 0) alo = fma4(d, lanes, alo);
+      else ahi = fma4(d, lanes, ahi);
     }
     const dxs = load<f32>(xd + (<usize>b << 2));
-    const d = f32x4.splat(dxs * load<f32>(blk));
     const dmin = f32x4.splat(-dxs * load<f32>(blk, 4));
-    const prod = i32x4.dot_i16x8_s(v128.load8x8_u(blk, 16), v128.load(xs + <usize>b * 48, 32));
+    const prod = i32x4.dot_i16x8_s(v128.load8x8_u(blk, 24), v128.load(xs + <usize>b * 48, 32));
     am = fma4(dmin, f32x4.convert_i32x4_s(prod), am);
-    alo = fma4(d, f32x4.convert_i32x4_s(slo), alo);
-    ahi = fma4(d, f32x4.convert_i32x4_s(shi), ahi);
   }
   const m = (f32x4.extract_lane(am, 0) + f32x4.extract_lane(am, 2)) + (f32x4.extract_lane(am, 1) + f32x4.extract_lane(am, 3));
   return reduce8(alo, ahi) + m;
 }
 
 /**
- * y[t][r] = W[r] . x[t] for rows [r0, r1) of a Q4_K matrix and nt tokens. order: 0 = ggml_vec_dot
- * (matrices llama.cpp does not repack), 1 = gemv for every token (stacked experts, or a repacked matrix
- * with at most three tokens), 2 = repacked: gemm for the first nt - nt % 4 tokens when nt > 3, gemv for
- * the rest.
+ * y[t][r] = W[r] . x[t] for rows [r0, r1) of a Q4_K matrix of `rows` rows and nt tokens. order: 0 =
+ * ggml_vec_dot (matrices llama.cpp does not repack), 1 = gemv for every token (stacked experts, or a
+ * repacked matrix with at most three tokens), 2 = repacked: gemm for the first nt - nt % 4 tokens when
+ * nt > 3, gemv for the rest. Rows are stored in pairs interleaved block by block (an odd last row alone),
+ * so that the two-row gemv reads one stream. Reads the permuted copy of the quants (at xq + nt * k).
  */
-export function matmul_q4_K(w: usize, xq: usize, xd: usize, xs: usize, y: usize, k: i32, r0: i32, r1: i32, nt: i32, ldy: i32, order: i32): void {
+export function matmul_q4_K(w: usize, xq: usize, xd: usize, xs: usize, y: usize, k: i32, r0: i32, r1: i32, nt: i32, ldy: i32, order: i32, rows: i32): void {
   const nb = k >> 8;
   const rowBytes = <usize>nb * Q4K_BYTES;
-  const ntg = order == 2 && nt > 3 ? nt & ~3 : 0;
-  for (let r = r0; r < r1; r++) {
-    const wr = w + <usize>r * rowBytes;
-    for (let t = 0; t < ntg; t += 4) {
-      q4kGemm4(wr, xq + <usize>t * k, xd + ((<usize>t * nb) << 2), xs + <usize>t * nb * 48, nb, k, y + ((<usize>t * ldy + r) << 2), ldy);
+  const paired = rows & ~1;
+  const xp = xq + <usize>nt * k;
+  const n4 = order == 0 ? 0 : nt & ~3;
+  const gemm = order == 2 && nt > 3;
+  let r = r0;
+  if (nt == 1 && order != 0) {
+    if ((r & 1) != 0 && r < r1) {
+      store<f32>(y + (<usize>r << 2), q4kGemv(w + <usize>(r - 1) * rowBytes + Q4K_BYTES, 2 * Q4K_BYTES, xp, xd, xs, nb));
+      r++;
     }
-    for (let t = ntg; t < nt; t++) {
-      const xqt = xq + <usize>t * k, xdt = xd + ((<usize>t * nb) << 2), xst = xs + <usize>t * nb * 48;
-      const v = order == 0 ? q4kVecDot(wr, xqt, xdt, xst, nb) : q4kGemv(wr, xqt, xdt, xst, nb);
+    const pairEnd = min(r1, paired) & ~1;
+    for (; r < pairEnd; r += 2) q4kGemvRows2(w + <usize>r * rowBytes, xp, xd, xs, nb, y + (<usize>r << 2));
+  }
+  for (; r < r1; r++) {
+    // Row r's first block and the stride between its blocks.
+    const lone = r >= paired;
+    const wr = lone ? w + <usize>r * rowBytes : w + <usize>(r & ~1) * rowBytes + (r & 1 ? Q4K_BYTES : 0);
+    const bs: usize = lone ? Q4K_BYTES : 2 * Q4K_BYTES;
+    for (let t = 0; t < n4; t += 4) {
+      const xpt = xp + <usize>t * k, xdt = xd + ((<usize>t * nb) << 2), xst = xs + <usize>t * nb * 48, yt = y + ((<usize>t * ldy + r) << 2);
+      if (gemm) q4kGemm4(wr, bs, xpt, xdt, xst, nb, k, yt, ldy);
+      else q4kGemv4(wr, bs, xpt, xdt, xst, nb, k, yt, ldy);
+    }
+    for (let t = n4; t < nt; t++) {
+      const xpt = xp + <usize>t * k, xdt = xd + ((<usize>t * nb) << 2), xst = xs + <usize>t * nb * 48;
+      const v = order == 0 ? q4kVecDot(wr, bs, xpt, xdt, xst, nb) : q4kGemv(wr, bs, xpt, xdt, xst, nb);
       store<f32>(y + ((<usize>t * ldy + r) << 2), v);
     }
   }

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Matrix } from '../../src/backend/backend.js';
 import { CpuBackend } from '../../src/backend/cpu/cpu-backend.js';
-import { kquantRowBytes, q4kOrder, repackKQuant } from '../../src/backend/cpu/formats/kquants.js';
+import { kquantRowBytes, packKQuantRows, q4kOrder } from '../../src/backend/cpu/formats/kquants.js';
 import { instantiateKernelModule, kernelBuild, kernelPath, type KernelBuild, type KernelExports } from '../../src/backend/cpu/kernels.js';
 import { WasmMemory } from '../../src/backend/cpu/wasm-memory.js';
 import { Rng } from '../../src/common/rng.js';
@@ -257,6 +257,8 @@ const cases: { type: GGMLType; rows: number; cols: number; nt: number; expert?: 
   { type: GGMLType.Q4_K, rows: 8, cols: 1024, nt: 8 },
   { type: GGMLType.Q4_K, rows: 16, cols: 512, nt: 6, expert: true }, // experts: gemv for every token
   { type: GGMLType.Q4_K, rows: 13, cols: 512, nt: 5 }, // rows % 8 != 0: vec_dot
+  { type: GGMLType.Q4_K, rows: 13, cols: 512, nt: 1 },
+  { type: GGMLType.Q4_K, rows: 24, cols: 256, nt: 13, expert: true },
   { type: GGMLType.Q5_K, rows: 16, cols: 256, nt: 1 },
   { type: GGMLType.Q5_K, rows: 11, cols: 768, nt: 6 },
   { type: GGMLType.Q6_K, rows: 16, cols: 256, nt: 1 },
@@ -270,11 +272,19 @@ describe('K-quant kernels match llama.cpp bit for bit', () => {
       const n = 4 * 256;
       const x = activations(4, 256, 3);
       x[300] = -x[7]!; // a tie in magnitude between signs is decided by the first
-      const xp = mem.allocBytes(n * 4), q = mem.allocBytes(n), d = mem.allocBytes(16), s = mem.allocBytes(4 * 48);
+      const xp = mem.allocBytes(n * 4), q = mem.allocBytes(2 * n), d = mem.allocBytes(16), s = mem.allocBytes(4 * 48);
       mem.f32(xp, n).set(x);
       k.quantize_q8_K(xp, n, q, d, s);
       const want = quantizeQ8K(x);
       assert.deepEqual(new Int8Array(mem.memory.buffer, q, n), want.q);
+      // The permuted copy: vector 8h + v of a block holds values 4v..4v+3 of sub-blocks 4h..4h+3.
+      const perm = new Int8Array(mem.memory.buffer, q + n, n);
+      for (let b = 0; b < 4; b++) {
+        for (let j = 0; j < 256; j++) {
+          const h = j >> 7, v = (j >> 4) & 7, g = (j >> 2) & 3, i = j & 3;
+          assert.equal(perm[b * 256 + j], want.q[b * 256 + 32 * (4 * h + g) + 4 * v + i]);
+        }
+      }
       assert.deepEqual(mem.f32(d, 4), want.d);
       const sums = new Int16Array(mem.memory.buffer, s, 4 * 24);
       for (let b = 0; b < 4; b++) {
@@ -292,18 +302,18 @@ describe('K-quant kernels match llama.cpp bit for bit', () => {
         const raw = weights(type, rows, cols, rows + cols);
         const rb = kquantRowBytes(type, cols);
         const w = mem.allocBytes(rows * rb);
-        repackKQuant(type, raw, mem.u8(w, rows * rb), rows * nb);
+        packKQuantRows(type, raw, 0, rows, rows, cols, mem.u8(w, rows * rb));
         const x = activations(nt, cols, nt + 1);
-        const xp = mem.allocBytes(nt * cols * 4), q = mem.allocBytes(nt * cols), d = mem.allocBytes(nt * nb * 4), s = mem.allocBytes(nt * nb * 48);
+        const xp = mem.allocBytes(nt * cols * 4), q = mem.allocBytes(2 * nt * cols), d = mem.allocBytes(nt * nb * 4), s = mem.allocBytes(nt * nb * 48);
         mem.f32(xp, nt * cols).set(x);
         k.quantize_q8_K(xp, nt * cols, q, d, s);
         const want = reference(type, raw, rows, cols, quantizeQ8K(x), nt, c.expert === true);
         // Rows in one piece and cut in three arbitrary pieces (as a thread pool does).
-        for (const cuts of [[0, rows], [0, 3, rows - 2, rows]]) {
+        for (const cuts of [[0, rows], [0, 3, rows - 2, rows], [0, 1, 4, 7, rows]]) {
           const y = mem.allocBytes(nt * rows * 4);
           for (let i = 0; i + 1 < cuts.length; i++) {
             const r0 = cuts[i]!, r1 = cuts[i + 1]!;
-            if (type === GGMLType.Q4_K) k.matmul_q4_K(w, q, d, s, y, cols, r0, r1, nt, rows, q4kOrder(rows, c.expert === true));
+            if (type === GGMLType.Q4_K) k.matmul_q4_K(w, q, d, s, y, cols, r0, r1, nt, rows, q4kOrder(rows, c.expert === true), rows);
             else if (type === GGMLType.Q5_K) k.matmul_q5_K(w, q, d, s, y, cols, r0, r1, nt, rows);
             else k.matmul_q6_K(w, q, d, s, y, cols, r0, r1, nt, rows);
           }
@@ -341,7 +351,7 @@ describe('K-quant memory', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   for (const type of [GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K]) {
-    test(`a ${typeName(type)} model keeps its weights within 1.06x of the file's bytes`, () => {
+    test(`a ${typeName(type)} model keeps its weights within 1.12x of the file's bytes`, () => {
       const path = join(dir, `${typeName(type)}.gguf`);
       makeModel({ preset: 'step35-test', type, seed: 2, out: path, overrides: { nEmbd: 256 } });
       const lm = loadModel(path, { threads: 1 });
@@ -363,7 +373,7 @@ describe('K-quant memory', () => {
         }
         assert.ok(n > 20, `${n} ${typeName(type)} matrices`);
         const ratio = ours / file;
-        assert.ok(ratio <= 1.06, `weights take ${ratio.toFixed(3)}x the file's bytes`);
+        assert.ok(ratio <= 1.12, `weights take ${ratio.toFixed(3)}x the file's bytes`);
         // Nothing else of size: the whole backend stays within 1.15x of the file's tensor data.
         const tensorBytes = lm.file.tensors.reduce((a, t) => a + t.nbytes, 0);
         assert.ok(lm.model.backend.memoryBytes() <= 1.15 * tensorBytes, `backend memory ${lm.model.backend.memoryBytes()} vs ${tensorBytes} bytes of tensors`);

@@ -223,11 +223,12 @@ export class CpuBackend implements Backend {
         return { ptr: q, scales: d, sums: 0, bytes: 3 * n, scaleBytes: n / 8, sumBytes: 0 };
       }
       case 'q8_K': {
-        // Per 256 values: 256 int8 quants, an f32 scale, and 48 bytes of i16 sums (kernels/quantize.ts).
+        // Per 256 values: 256 int8 quants (and a permuted copy), an f32 scale, and 48 bytes of i16 sums
+        // (kernels/quantize.ts).
         const nb = n / 256;
-        const q = this.mem.tempBytes(n), d = this.mem.tempBytes(nb * 4), s = this.mem.tempBytes(nb * 48);
+        const q = this.mem.tempBytes(2 * n), d = this.mem.tempBytes(nb * 4), s = this.mem.tempBytes(nb * 48);
         this.k.quantize_q8_K(x, n, q, d, s);
-        return { ptr: q, scales: d, sums: s, bytes: n, scaleBytes: nb * 4, sumBytes: nb * 48 };
+        return { ptr: q, scales: d, sums: s, bytes: 2 * n, scaleBytes: nb * 4, sumBytes: nb * 48 };
       }
       default: {
         const p = this.mem.tempBytes(n * 4);

@@ -11,7 +11,7 @@ export interface KernelExports {
   matmul_q4_0x8(w: number, xq: number, xd: number, y: number, k: number, r0: number, r1: number, nt: number, ldy: number, scratch: number): void;
   quantize_q8_0(x: number, n: number, qs: number, d: number): void;
   quantize_q8_K(x: number, n: number, qs: number, d: number, sums: number): void;
-  matmul_q4_K(w: number, xq: number, xd: number, xs: number, y: number, k: number, r0: number, r1: number, nt: number, ldy: number, order: number): void;
+  matmul_q4_K(w: number, xq: number, xd: number, xs: number, y: number, k: number, r0: number, r1: number, nt: number, ldy: number, order: number, rows: number): void;
   matmul_q5_K(w: number, xq: number, xd: number, xs: number, y: number, k: number, r0: number, r1: number, nt: number, ldy: number): void;
   matmul_q6_K(w: number, xq: number, xd: number, xs: number, y: number, k: number, r0: number, r1: number, nt: number, ldy: number): void;
   fake_quant_q8_0(x: number, n: number, tmpq: number, tmpd: number): void;

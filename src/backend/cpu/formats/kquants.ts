@@ -1,13 +1,14 @@
 // Q4_K, Q5_K and Q6_K kept quantized (kernels/kquants.ts): each 256-value super-block is repacked with its
-// f16 scales widened to f32 and the packed 6-bit sub-block scales and mins unpacked to bytes; the 4-, 5- and
-// 6-bit codes stay in GGUF order. 152, 184 and 212 bytes per super-block against the file's 144, 176 and
-// 210. Activations are quantized to Q8_K (quants, scales and block sums) as llama.cpp does.
+// f16 scales widened to f32 and the packed 6-bit sub-block scales and mins unpacked to bytes; Q5_K and Q6_K
+// codes stay in GGUF order, Q4_K codes are rearranged for the kernel. 160, 184 and 212 bytes per
+// super-block against the file's 144, 176 and 210. Activations are quantized to Q8_K (quants, scales and
+// block sums) as llama.cpp does.
 import { GGMLType } from '../../../gguf/ggml-types.js';
 import { f16ToF32 } from '../../../gguf/quant/index.js';
 import { forEachRowChunk, type WeightFormat } from './format.js';
 
 const GGUF_BYTES: Partial<Record<GGMLType, number>> = { [GGMLType.Q4_K]: 144, [GGMLType.Q5_K]: 176, [GGMLType.Q6_K]: 210 };
-const PACKED_BYTES: Partial<Record<GGMLType, number>> = { [GGMLType.Q4_K]: 152, [GGMLType.Q5_K]: 184, [GGMLType.Q6_K]: 212 };
+const PACKED_BYTES: Partial<Record<GGMLType, number>> = { [GGMLType.Q4_K]: 160, [GGMLType.Q5_K]: 184, [GGMLType.Q6_K]: 212 };
 
 /** Bytes a row of `cols` values takes in this format. */
 export function kquantRowBytes(type: GGMLType, cols: number): number {
@@ -33,6 +34,12 @@ function unpackScaleMin(raw: Uint8Array, o: number, f32: Float32Array, u8: Uint8
   }
 }
 
+/** Code e (0..31) of sub-block j of the GGUF Q4_K quants at qs: sub-blocks 2p and 2p+1 share 32 bytes. */
+function q4code(raw: Uint8Array, qs: number, j: number, e: number): number {
+  const byte = raw[qs + 32 * (j >> 1) + e]!;
+  return j & 1 ? byte >> 4 : byte & 15;
+}
+
 /** Repacks n GGUF super-blocks of `type` from raw into dst (a byte view of the packed rows). */
 export function repackKQuant(type: GGMLType, raw: Uint8Array, dst: Uint8Array, n: number): void {
   const src = GGUF_BYTES[type]!, out = PACKED_BYTES[type]!;
@@ -41,8 +48,20 @@ export function repackKQuant(type: GGMLType, raw: Uint8Array, dst: Uint8Array, n
   for (let b = 0; b < n; b++) {
     const o = b * src, p = b * out;
     if (type === GGMLType.Q4_K) {
+      // Scales twice each ([s0 s0 s1 s1 ...]), then mins, then the codes with vector v (16 bytes) holding
+      // values 4v..4v+3 of sub-blocks 0..3 in its low nibbles and of sub-blocks 4..7 in its high nibbles.
       unpackScaleMin(raw, o, f32, dst, p);
-      dst.set(raw.subarray(o + 16, o + 144), p + 24);
+      dst.copyWithin(p + 24, p + 16, p + 24);
+      for (let j = 7; j >= 0; j--) dst[p + 8 + 2 * j] = dst[p + 9 + 2 * j] = dst[p + 8 + j]!;
+      for (let v = 0; v < 8; v++) {
+        for (let g = 0; g < 4; g++) {
+          for (let i = 0; i < 4; i++) {
+            const e = 4 * v + i;
+            const lo = q4code(raw, o + 16, g, e), hi = q4code(raw, o + 16, 4 + g, e);
+            dst[p + 32 + 16 * v + 4 * g + i] = lo | (hi << 4);
+          }
+        }
+      }
     } else if (type === GGMLType.Q5_K) {
       unpackScaleMin(raw, o, f32, dst, p);
       dst.set(raw.subarray(o + 16, o + 176), p + 24); // qh[32] then qs[128]
@@ -51,6 +70,34 @@ export function repackKQuant(type: GGMLType, raw: Uint8Array, dst: Uint8Array, n
       dst.set(raw.subarray(o + 192, o + 208), p + 4); // scales
       dst.set(raw.subarray(o + 128, o + 192), p + 20); // qh
       dst.set(raw.subarray(o, o + 128), p + 84); // ql
+    }
+  }
+}
+
+/**
+ * Where block b of row r goes: Q4_K rows are stored in pairs interleaved block by block (row r & ~1's block
+ * b, then row r | 1's), with an odd last row alone; Q5_K and Q6_K rows one after another.
+ */
+export function kquantBlockOffset(type: GGMLType, r: number, b: number, rows: number, nb: number): number {
+  const bytes = PACKED_BYTES[type]!;
+  if (type !== GGMLType.Q4_K || r >= (rows & ~1)) return (r * nb + b) * bytes;
+  return ((r & ~1) * nb + 2 * b + (r & 1)) * bytes;
+}
+
+/** Repacks rows [r0, r0 + n) of a matrix of `rows` rows (GGUF bytes in raw) into its packed form at dst. */
+export function packKQuantRows(type: GGMLType, raw: Uint8Array, r0: number, n: number, rows: number, cols: number, dst: Uint8Array): void {
+  const nb = cols / 256;
+  const bytes = PACKED_BYTES[type]!;
+  if (type !== GGMLType.Q4_K) {
+    repackKQuant(type, raw, dst.subarray(r0 * nb * bytes, (r0 + n) * nb * bytes), n * nb);
+    return;
+  }
+  const tmp = new Uint8Array(n * nb * bytes);
+  repackKQuant(type, raw, tmp, n * nb);
+  for (let r = 0; r < n; r++) {
+    for (let b = 0; b < nb; b++) {
+      const o = kquantBlockOffset(type, r0 + r, b, rows, nb);
+      dst.set(tmp.subarray((r * nb + b) * bytes, (r * nb + b + 1) * bytes), o);
     }
   }
 }
@@ -74,12 +121,12 @@ export const kquantFormat: WeightFormat = {
     const nb = cols / 256;
     const rowBytes = kquantRowBytes(type, cols);
     const ptr = mem.allocBytes(rows * rowBytes);
-    forEachRowChunk(src, nb * GGUF_BYTES[type]!, (r0, n, raw) => repackKQuant(type, raw, mem.u8(ptr + r0 * rowBytes, n * rowBytes), n * nb));
+    forEachRowChunk(src, nb * GGUF_BYTES[type]!, (r0, n, raw) => packKQuantRows(type, raw, r0, n, rows, cols, mem.u8(ptr, rows * rowBytes)));
     return { ptrs: [ptr], bytes: rows * rowBytes };
   },
   call(m, x, y, nt) {
     const args = [m.ptrs[0]!, x.ptr, x.scales, x.sums, y, m.cols, 0, 0, nt, m.rows];
-    if (m.type === GGMLType.Q4_K) return { kernel: 'matmul_q4_K', args: [...args, q4kOrder(m.rows, m.expert)], rows: m.rows, r0Arg: 6 };
+    if (m.type === GGMLType.Q4_K) return { kernel: 'matmul_q4_K', args: [...args, q4kOrder(m.rows, m.expert), m.rows], rows: m.rows, r0Arg: 6 };
     return { kernel: m.type === GGMLType.Q5_K ? 'matmul_q5_K' : 'matmul_q6_K', args, rows: m.rows, r0Arg: 6 };
   },
 };
