@@ -20,13 +20,13 @@ import { fma4 } from './ggml-order';
 // 0..63 codes as its 7-bit operand; the plain build widens to i16 and emulates the FMA exactly in f64.
 //
 // Weight layouts (per row, super-blocks of 256 values one after another):
-//   Q4_K, 160 bytes: f32 d | f32 dmin | u8 sc[16] (each twice) | u8 m[8] | codes[128] (see below)
+//   Q4_K, 152 bytes: f32 d | f32 dmin | u8 sc[8] | u8 m[8] | codes[128] (see below)
 //   Q5_K, 184 bytes: f32 d | f32 dmin | u8 sc[8] | u8 m[8] | qh[32] | qs[128] (GGUF order)
 //   Q6_K, 212 bytes: f32 d | i8 sc[16] | qh[64] | ql[128] (GGUF order)
 // Activations (Q8_K, from quantize_q8_K): int8 quants [nt][k], f32 d [nt][k/256], and per 256 values 48
 // bytes of i16 sums (16 sums of 16 quants, then 8 sums of 32).
 
-export const Q4K_BYTES: i32 = 160;
+export const Q4K_BYTES: i32 = 152;
 export const Q5K_BYTES: i32 = 184;
 export const Q6K_BYTES: i32 = 212;
 
@@ -78,15 +78,20 @@ export const Q6K_BYTES: i32 = 212;
 
 // ---- Q4_K ------------------------------------------------------------------------------------------
 //
-// The codes of a super-block are stored so that one 16-byte vector n (0..7) holds, for sub-blocks g = 0..3,
-// values 4n..4n+3 in its bytes 4g..4g+3: the low nibbles of sub-block g, the high nibbles of sub-block 4+g.
-// The activations are permuted the same way (quantize_q8_K's second copy), so a relaxed dot of vector n
-// gives i16 lanes 2g, 2g+1 belonging to sub-block g only: eight of them add up in i16 (16 products of at
-// most 15*128 per lane) to the sub-block sums, and one i16 dot with the doubled scales [s0 s0 s1 s1 ...]
-// scales four sub-blocks at once. The lanes of vector n are also exactly ggml_vec_dot's lane n.
+// Layout of a super-block (152 bytes): f32 d | f32 dmin | u8 sc[8] | u8 m[8] | codes[128]. The codes are
+// stored so that the i16 lane j of every vector belongs to sub-block j: byte-vector u (0..7) holds in
+// bytes 2j, 2j+1 values 2u, 2u+1 of sub-block j (low nibbles) and values 16+2u, 17+2u (high nibbles).
+// The activations get a copy permuted the same way (quantize_q8_K), X_v holding values 2v, 2v+1 of every
+// sub-block (v = 0..15). The relaxed dots of the eight low-nibble vectors then add up in i16 (16 products
+// of at most 15*128 per lane) to half of each sub-block's sum, the high ones to the other half, and one
+// i16 dot with the scales [s0..s7] of each gives, in i32 lane p, s_2p D_2p + s_2p+1 D_2p+1: the sum of
+// pair p, which is the gemm's unit. ggml_vec_dot's lane n (values 4n..4n+3) is vectors 2n and 2n+1.
+// Rows are stored in pairs interleaved block by block (an odd last row alone), so that the two-row gemv
+// reads one stream.
 
-/** Sub-block sums of one Q4_K super-block: a holds i16 lanes (2g, 2g+1) = sub-block g, b sub-block 4+g. */
-@inline function q4kDots(c: usize, x: usize, pairs: bool): v128 {
+/** [P0 P1 P2 P3]: the scaled sums of the four sub-block pairs of the super-block at blk against x. */
+@inline function q4kPairs(blk: usize, x: usize): v128 {
+  const c = blk + 24;
   let w = v128.load(c);
   let a = dot16(v128.load(x), lo4(w));
   let b = dot16(v128.load(x, 128), hi4(w));
@@ -111,12 +116,8 @@ export const Q6K_BYTES: i32 = 212;
   w = v128.load(c, 112);
   a = i16x8.add(a, dot16(v128.load(x, 112), lo4(w)));
   b = i16x8.add(b, dot16(v128.load(x, 240), hi4(w)));
-  // Scaled: lane g is sc_g * (sum of sub-block g) in sa, sc_4+g * (sum of sub-block 4+g) in sb.
-  const sa = i32x4.dot_i16x8_s(a, v128.load8x8_u(c - 24));
-  const sb = i32x4.dot_i16x8_s(b, v128.load8x8_u(c - 16));
-  // pairs: [p0 p1 p2 p3] with pair p = sub-blocks 2p, 2p+1 (the gemm's unit); else lanes adding up to the total.
-  if (pairs) return i32x4.add(i32x4.shuffle(sa, sb, 0, 2, 4, 6), i32x4.shuffle(sa, sb, 1, 3, 5, 7));
-  return i32x4.add(sa, sb);
+  const sc = v128.load8x8_u(blk, 8);
+  return i32x4.add(i32x4.dot_i16x8_s(a, sc), i32x4.dot_i16x8_s(b, sc));
 }
 
 /** [sum(a), sum(b), sum(a), sum(b)]. */
@@ -132,12 +133,17 @@ export const Q6K_BYTES: i32 = 212;
   return i32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
 }
 
-/** Lane p of four vectors, for p = 0..3: the 4x4 transpose. */
-@inline function col(a: v128, b: v128, c: v128, d: v128, p: i32): v128 {
-  if (p == 0) return i32x4.shuffle(i32x4.shuffle(a, b, 0, 4, 0, 4), i32x4.shuffle(c, d, 0, 4, 0, 4), 0, 1, 4, 5);
-  if (p == 1) return i32x4.shuffle(i32x4.shuffle(a, b, 1, 5, 1, 5), i32x4.shuffle(c, d, 1, 5, 1, 5), 0, 1, 4, 5);
-  if (p == 2) return i32x4.shuffle(i32x4.shuffle(a, b, 2, 6, 2, 6), i32x4.shuffle(c, d, 2, 6, 2, 6), 0, 1, 4, 5);
-  return i32x4.shuffle(i32x4.shuffle(a, b, 3, 7, 3, 7), i32x4.shuffle(c, d, 3, 7, 3, 7), 0, 1, 4, 5);
+/**
+ * acc after four fused multiply-adds of the columns of the 4x4 matrix with rows a, b, c, d (as f32), each
+ * times dd, in column order: per-pair accumulation with tokens in lanes.
+ */
+@inline function fmaColumns(a: v128, b: v128, c: v128, d: v128, dd: v128, acc: v128): v128 {
+  const abl = i32x4.shuffle(a, b, 0, 4, 1, 5), abh = i32x4.shuffle(a, b, 2, 6, 3, 7);
+  const cdl = i32x4.shuffle(c, d, 0, 4, 1, 5), cdh = i32x4.shuffle(c, d, 2, 6, 3, 7);
+  acc = fma4(f32x4.convert_i32x4_s(i32x4.shuffle(abl, cdl, 0, 1, 4, 5)), dd, acc);
+  acc = fma4(f32x4.convert_i32x4_s(i32x4.shuffle(abl, cdl, 2, 3, 6, 7)), dd, acc);
+  acc = fma4(f32x4.convert_i32x4_s(i32x4.shuffle(abh, cdh, 0, 1, 4, 5)), dd, acc);
+  return fma4(f32x4.convert_i32x4_s(i32x4.shuffle(abh, cdh, 2, 3, 6, 7)), dd, acc);
 }
 
 /** f32 d_x of four tokens (stride in bytes). */
@@ -148,13 +154,21 @@ export const Q6K_BYTES: i32 = 212;
   return v128.load32_lane(p + 3 * stride, v, 3);
 }
 
+@inline function store4(r: v128, y: usize, ldy: i32): void {
+  const ys = <usize>ldy << 2;
+  store<f32>(y, f32x4.extract_lane(r, 0));
+  store<f32>(y + ys, f32x4.extract_lane(r, 1));
+  store<f32>(y + 2 * ys, f32x4.extract_lane(r, 2));
+  store<f32>(y + 3 * ys, f32x4.extract_lane(r, 3));
+}
+
 /** ggml_gemv_q4_K_8x8_q8_K for one row and one token: one FMA per 256 values for the scales, one for the mins. */
 @inline function q4kGemv(wr: usize, bs: usize, xp: usize, xd: usize, xs: usize, nb: i32): f32 {
   let acc = f32x4.splat(0); // lane 0: scales, lane 1: mins
   for (let b = 0; b < nb; b++) {
     const blk = wr + <usize>b * bs;
-    const s = q4kDots(blk + 32, xp + (<usize>b << 8), false);
-    const m = i32x4.dot_i16x8_s(v128.load8x8_u(blk, 24), v128.load(xs + <usize>b * 48, 32));
+    const s = q4kPairs(blk, xp + (<usize>b << 8));
+    const m = i32x4.dot_i16x8_s(v128.load8x8_u(blk, 16), v128.load(xs + <usize>b * 48, 32));
     const dd = f32x4.mul(v128.load64_zero(blk), f32x4.splat(load<f32>(xd + (<usize>b << 2))));
     acc = fma4(f32x4.convert_i32x4_s(hsum2(s, m)), dd, acc);
   }
@@ -165,8 +179,8 @@ export const Q6K_BYTES: i32 = 212;
 @inline function q4kGemvRows2(wr: usize, xp: usize, xd: usize, xs: usize, nb: i32, y: usize): void {
   let acc = f32x4.splat(0); // lanes: row 0 scales, row 0 mins, row 1 scales, row 1 mins
   for (let b = 0; b < nb; b++) {
-    const blk = wr + <usize>b * (2 * Q4K_BYTES), blk1 = blk + Q4K_BYTES;
-    const c0 = blk + 32, c1 = blk1 + 32, x = xp + (<usize>b << 8);
+    const k0 = wr + <usize>b * (2 * Q4K_BYTES), k1 = k0 + Q4K_BYTES;
+    const c0 = k0 + 24, c1 = k1 + 24, x = xp + (<usize>b << 8);
     let a0 = i16x8.splat(0), b0 = a0, a1 = a0, b1 = a0;
     for (let v = 0; v < 8; v++) {
       const o = <usize>v << 4;
@@ -177,12 +191,13 @@ export const Q6K_BYTES: i32 = 212;
       a1 = i16x8.add(a1, dot16(xa, lo4(w1)));
       b1 = i16x8.add(b1, dot16(xb, hi4(w1)));
     }
-    const s0 = i32x4.add(i32x4.dot_i16x8_s(a0, v128.load8x8_u(blk, 8)), i32x4.dot_i16x8_s(b0, v128.load8x8_u(blk, 16)));
-    const s1 = i32x4.add(i32x4.dot_i16x8_s(a1, v128.load8x8_u(blk1, 8)), i32x4.dot_i16x8_s(b1, v128.load8x8_u(blk1, 16)));
+    const sc0 = v128.load8x8_u(k0, 8), sc1 = v128.load8x8_u(k1, 8);
+    const s0 = i32x4.add(i32x4.dot_i16x8_s(a0, sc0), i32x4.dot_i16x8_s(b0, sc0));
+    const s1 = i32x4.add(i32x4.dot_i16x8_s(a1, sc1), i32x4.dot_i16x8_s(b1, sc1));
     const bs = v128.load(xs + <usize>b * 48, 32);
-    const m0 = i32x4.dot_i16x8_s(v128.load8x8_u(blk, 24), bs);
-    const m1 = i32x4.dot_i16x8_s(v128.load8x8_u(blk1, 24), bs);
-    const dd = f32x4.mul(i32x4.shuffle(v128.load64_zero(blk), v128.load64_zero(blk1), 0, 1, 4, 5), f32x4.splat(load<f32>(xd + (<usize>b << 2))));
+    const m0 = i32x4.dot_i16x8_s(v128.load8x8_u(k0, 16), bs);
+    const m1 = i32x4.dot_i16x8_s(v128.load8x8_u(k1, 16), bs);
+    const dd = f32x4.mul(i32x4.shuffle(v128.load64_zero(k0), v128.load64_zero(k1), 0, 1, 4, 5), f32x4.splat(load<f32>(xd + (<usize>b << 2))));
     acc = fma4(f32x4.convert_i32x4_s(hsum4(s0, m0, s1, m1)), dd, acc);
   }
   store<f32>(y, f32x4.extract_lane(acc, 0) - f32x4.extract_lane(acc, 1));
@@ -190,12 +205,13 @@ export const Q6K_BYTES: i32 = 212;
 }
 
 /**
- * Four tokens against one super-block (codes at c, tokens' permuted quants at x0 + t * xs): the scaled
- * sub-block sums per token, each extracted code vector used four times. gemm: returns acc after the four
- * per-pair FMAs with dd (token lanes); else returns the per-token totals (token lanes).
+ * Four tokens against the super-block at blk (tokens' permuted quants at x0 + t * xs), each extracted code
+ * vector used four times. gemm: returns acc after the four per-pair FMAs with dd (tokens in lanes); else
+ * the per-token totals (tokens in lanes).
  */
-@inline function q4kBlock4(c: usize, x0: usize, xs: usize, gemm: bool, dd: v128, acc: v128): v128 {
+@inline function q4kBlock4(blk: usize, x0: usize, xs: usize, gemm: bool, dd: v128, acc: v128): v128 {
   const x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
+  const c = blk + 24;
   let a0 = i16x8.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
   for (let v = 0; v < 8; v++) {
     const o = <usize>v << 4;
@@ -210,21 +226,13 @@ export const Q6K_BYTES: i32 = 212;
     a3 = i16x8.add(a3, dot16(v128.load(x3 + o), lo));
     b3 = i16x8.add(b3, dot16(v128.load(x3 + o, 128), hi));
   }
-  const sca = v128.load8x8_u(c - 24), scb = v128.load8x8_u(c - 16);
-  const sa0 = i32x4.dot_i16x8_s(a0, sca), sb0 = i32x4.dot_i16x8_s(b0, scb);
-  const sa1 = i32x4.dot_i16x8_s(a1, sca), sb1 = i32x4.dot_i16x8_s(b1, scb);
-  const sa2 = i32x4.dot_i16x8_s(a2, sca), sb2 = i32x4.dot_i16x8_s(b2, scb);
-  const sa3 = i32x4.dot_i16x8_s(a3, sca), sb3 = i32x4.dot_i16x8_s(b3, scb);
-  if (!gemm) return hsum4(i32x4.add(sa0, sb0), i32x4.add(sa1, sb1), i32x4.add(sa2, sb2), i32x4.add(sa3, sb3));
-  // Per-pair sums [p0 p1 p2 p3] per token, then one FMA per pair in pair order, tokens in lanes.
-  const p0 = i32x4.add(i32x4.shuffle(sa0, sb0, 0, 2, 4, 6), i32x4.shuffle(sa0, sb0, 1, 3, 5, 7));
-  const p1 = i32x4.add(i32x4.shuffle(sa1, sb1, 0, 2, 4, 6), i32x4.shuffle(sa1, sb1, 1, 3, 5, 7));
-  const p2 = i32x4.add(i32x4.shuffle(sa2, sb2, 0, 2, 4, 6), i32x4.shuffle(sa2, sb2, 1, 3, 5, 7));
-  const p3 = i32x4.add(i32x4.shuffle(sa3, sb3, 0, 2, 4, 6), i32x4.shuffle(sa3, sb3, 1, 3, 5, 7));
-  acc = fma4(f32x4.convert_i32x4_s(col(p0, p1, p2, p3, 0)), dd, acc);
-  acc = fma4(f32x4.convert_i32x4_s(col(p0, p1, p2, p3, 1)), dd, acc);
-  acc = fma4(f32x4.convert_i32x4_s(col(p0, p1, p2, p3, 2)), dd, acc);
-  return fma4(f32x4.convert_i32x4_s(col(p0, p1, p2, p3, 3)), dd, acc);
+  const sc = v128.load8x8_u(blk, 8);
+  const p0 = i32x4.add(i32x4.dot_i16x8_s(a0, sc), i32x4.dot_i16x8_s(b0, sc));
+  const p1 = i32x4.add(i32x4.dot_i16x8_s(a1, sc), i32x4.dot_i16x8_s(b1, sc));
+  const p2 = i32x4.add(i32x4.dot_i16x8_s(a2, sc), i32x4.dot_i16x8_s(b2, sc));
+  const p3 = i32x4.add(i32x4.dot_i16x8_s(a3, sc), i32x4.dot_i16x8_s(b3, sc));
+  if (!gemm) return hsum4(p0, p1, p2, p3);
+  return fmaColumns(p0, p1, p2, p3, dd, acc);
 }
 
 /** ggml_gemv_q4_K_8x8_q8_K for one row and four tokens (lanes of the accumulators), writing the four outputs. */
@@ -233,8 +241,8 @@ export const Q6K_BYTES: i32 = 212;
   const dstride = <usize>nb << 2, sstride = <usize>nb * 48;
   for (let b = 0; b < nb; b++) {
     const blk = wr + <usize>b * bs;
-    const s = q4kBlock4(blk + 32, xp + (<usize>b << 8), <usize>k, false, acc, acc);
-    const mins = v128.load8x8_u(blk, 24);
+    const s = q4kBlock4(blk, xp + (<usize>b << 8), <usize>k, false, acc, acc);
+    const mins = v128.load8x8_u(blk, 16);
     const sp = xs + <usize>b * 48 + 32;
     const m = hsum4(i32x4.dot_i16x8_s(mins, v128.load(sp)), i32x4.dot_i16x8_s(mins, v128.load(sp + sstride)),
       i32x4.dot_i16x8_s(mins, v128.load(sp + 2 * sstride)), i32x4.dot_i16x8_s(mins, v128.load(sp + 3 * sstride)));
@@ -245,72 +253,61 @@ export const Q6K_BYTES: i32 = 212;
   store4(f32x4.sub(acc, accm), y, ldy);
 }
 
-@inline function store4(r: v128, y: usize, ldy: i32): void {
-  const ys = <usize>ldy << 2;
-  store<f32>(y, f32x4.extract_lane(r, 0));
-  store<f32>(y + ys, f32x4.extract_lane(r, 1));
-  store<f32>(y + 2 * ys, f32x4.extract_lane(r, 2));
-  store<f32>(y + 3 * ys, f32x4.extract_lane(r, 3));
-}
-
 /**
  * ggml_gemm_q4_K_8x8_q8_K for one row and four tokens (lanes): per 64 values acc += f32(sum) * (d_w d_x),
  * per 64 values accm += f32(m_a bsum_a + m_b bsum_b) * (dmin_w d_x). Writes the four outputs.
  */
 @inline function q4kGemm4(wr: usize, bs: usize, xp: usize, xd: usize, xs: usize, nb: i32, k: i32, y: usize, ldy: i32): void {
   let acc = f32x4.splat(0), accm = f32x4.splat(0);
-  const xstride = <usize>k, dstride = <usize>nb << 2, sstride = <usize>nb * 48;
+  const dstride = <usize>nb << 2, sstride = <usize>nb * 48;
   for (let b = 0; b < nb; b++) {
     const blk = wr + <usize>b * bs;
     const dx = load4(xd + (<usize>b << 2), dstride);
-    acc = q4kBlock4(blk + 32, xp + (<usize>b << 8), xstride, true, f32x4.mul(f32x4.splat(load<f32>(blk)), dx), acc);
+    acc = q4kBlock4(blk, xp + (<usize>b << 8), <usize>k, true, f32x4.mul(f32x4.splat(load<f32>(blk)), dx), acc);
     // The mins: lane p of each token's vector is m_2p bsum_2p + m_2p+1 bsum_2p+1.
-    const mins = v128.load8x8_u(blk, 24);
+    const mins = v128.load8x8_u(blk, 16);
     const sp = xs + <usize>b * 48 + 32;
-    const m0 = i32x4.dot_i16x8_s(mins, v128.load(sp));
-    const m1 = i32x4.dot_i16x8_s(mins, v128.load(sp + sstride));
-    const m2 = i32x4.dot_i16x8_s(mins, v128.load(sp + 2 * sstride));
-    const m3 = i32x4.dot_i16x8_s(mins, v128.load(sp + 3 * sstride));
-    const dm = f32x4.mul(f32x4.splat(load<f32>(blk, 4)), dx);
-    accm = fma4(f32x4.convert_i32x4_s(col(m0, m1, m2, m3, 0)), dm, accm);
-    accm = fma4(f32x4.convert_i32x4_s(col(m0, m1, m2, m3, 1)), dm, accm);
-    accm = fma4(f32x4.convert_i32x4_s(col(m0, m1, m2, m3, 2)), dm, accm);
-    accm = fma4(f32x4.convert_i32x4_s(col(m0, m1, m2, m3, 3)), dm, accm);
+    accm = fmaColumns(i32x4.dot_i16x8_s(mins, v128.load(sp)), i32x4.dot_i16x8_s(mins, v128.load(sp + sstride)),
+      i32x4.dot_i16x8_s(mins, v128.load(sp + 2 * sstride)), i32x4.dot_i16x8_s(mins, v128.load(sp + 3 * sstride)),
+      f32x4.mul(f32x4.splat(load<f32>(blk, 4)), dx), accm);
   }
   store4(f32x4.sub(acc, accm), y, ldy);
 }
 
 /**
  * ggml_vec_dot_q4_K_q8_K (AVX2) for one row and one token. Its lane n sums, over the eight sub-blocks j,
- * sc_j times the dot of values 4n..4n+3 of sub-block j: the scaled i32 lanes of vector n, added up.
+ * sc_j times the dot of values 4n..4n+3 of sub-block j: code vectors 2n and 2n+1, scaled, added up.
  */
 @inline function q4kVecDot(wr: usize, bs: usize, xp: usize, xd: usize, xs: usize, nb: i32): f32 {
   let alo = f32x4.splat(0), ahi = f32x4.splat(0), am = f32x4.splat(0);
   for (let b = 0; b < nb; b++) {
     const blk = wr + <usize>b * bs;
     const x = xp + (<usize>b << 8);
-    const c = blk + 32;
-    const sca = v128.load8x8_u(blk, 8), scb = v128.load8x8_u(blk, 16);
-    let v0 = i32x4.splat(0), v1 = v0, v2 = v0, v3 = v0;
+    const c = blk + 24;
+    const sc = v128.load8x8_u(blk, 8);
+    const dxs = load<f32>(xd + (<usize>b << 2));
+    const d = f32x4.splat(dxs * load<f32>(blk));
     for (let h = 0; h < 2; h++) {
-      const o = <usize>h << 6;
-      let w = v128.load(c + o);
-      v0 = i32x4.add(i32x4.dot_i16x8_s(dot16(v128.load(x + o), lo4(w)), sca), i32x4.dot_i16x8_s(dot16(v128.load(x + o, 128), hi4(w)), scb));
-      w = v128.load(c + o, 16);
-      v1 = i32x4.add(i32x4.dot_i16x8_s(dot16(v128.load(x + o, 16), lo4(w)), sca), i32x4.dot_i16x8_s(dot16(v128.load(x + o, 144), hi4(w)), scb));
-      w = v128.load(c + o, 32);
-      v2 = i32x4.add(i32x4.dot_i16x8_s(dot16(v128.load(x + o, 32), lo4(w)), sca), i32x4.dot_i16x8_s(dot16(v128.load(x + o, 160), hi4(w)), scb));
-      w = v128.load(c + o, 48);
-      v3 = i32x4.add(i32x4.dot_i16x8_s(dot16(v128.load(x + o, 48), lo4(w)), sca), i32x4.dot_i16x8_s(dot16(v128.load(x + o, 176), hi4(w)), scb));
-      const lanes = f32x4.convert_i32x4_s(hsum4(v0, v1, v2, v3));
-      const dxs = load<f32>(xd + (<usize>b << 2));
-      const d = f32x4.splat(dxs * load<f32>(blk));
+      // Lanes 4h..4h+3: the low nibbles of byte-vectors 0..7 (h = 0) or the high ones (h = 1).
+      const xo = x + (<usize>h << 7);
+      let w0 = v128.load(c), w1 = v128.load(c, 16);
+      if (h == 1) { w0 = hi4(w0); w1 = hi4(w1); } else { w0 = lo4(w0); w1 = lo4(w1); }
+      const l0 = i32x4.dot_i16x8_s(i16x8.add(dot16(v128.load(xo), w0), dot16(v128.load(xo, 16), w1)), sc);
+      w0 = v128.load(c, 32); w1 = v128.load(c, 48);
+      if (h == 1) { w0 = hi4(w0); w1 = hi4(w1); } else { w0 = lo4(w0); w1 = lo4(w1); }
+      const l1 = i32x4.dot_i16x8_s(i16x8.add(dot16(v128.load(xo, 32), w0), dot16(v128.load(xo, 48), w1)), sc);
+      w0 = v128.load(c, 64); w1 = v128.load(c, 80);
+      if (h == 1) { w0 = hi4(w0); w1 = hi4(w1); } else { w0 = lo4(w0); w1 = lo4(w1); }
+      const l2 = i32x4.dot_i16x8_s(i16x8.add(dot16(v128.load(xo, 64), w0), dot16(v128.load(xo, 80), w1)), sc);
+      w0 = v128.load(c, 96); w1 = v128.load(c, 112);
+      if (h == 1) { w0 = hi4(w0); w1 = hi4(w1); } else { w0 = lo4(w0); w1 = lo4(w1); }
+      const l3 = i32x4.dot_i16x8_s(i16x8.add(dot16(v128.load(xo, 96), w0), dot16(v128.load(xo, 112), w1)), sc);
+      const lanes = f32x4.convert_i32x4_s(hsum4(l0, l1, l2, l3));
       if (h == 0) alo = fma4(d, lanes, alo);
       else ahi = fma4(d, lanes, ahi);
     }
-    const dxs = load<f32>(xd + (<usize>b << 2));
     const dmin = f32x4.splat(-dxs * load<f32>(blk, 4));
-    const prod = i32x4.dot_i16x8_s(v128.load8x8_u(blk, 24), v128.load(xs + <usize>b * 48, 32));
+    const prod = i32x4.dot_i16x8_s(v128.load8x8_u(blk, 16), v128.load(xs + <usize>b * 48, 32));
     am = fma4(dmin, f32x4.convert_i32x4_s(prod), am);
   }
   const m = (f32x4.extract_lane(am, 0) + f32x4.extract_lane(am, 2)) + (f32x4.extract_lane(am, 1) + f32x4.extract_lane(am, 3));

@@ -145,7 +145,7 @@ export function round_to_bf16(x: usize, n: i32): void {
  * d = 1/iscale (f32); all zero when the block is. Per 256 values it writes 256 int8 quants at qs, d at
  * d (f32) and 48 bytes at sums: the 16 sums of 16 quants, then the 8 sums of 32 quants, as i16. qs needs
  * 2n bytes: at qs + n goes a permuted copy for the Q4_K kernel (kernels/kquants.ts): per 256 values, 16
- * vectors of 16 bytes, vector 8h + v holding values 4v..4v+3 of sub-blocks 4h, 4h+1, 4h+2, 4h+3.
+ * vectors of 16 bytes, vector v holding values 2v, 2v+1 of each of the eight 32-value sub-blocks.
  */
 export function quantize_q8_K(x: usize, n: i32, qs: usize, d: usize, sums: usize): void {
   const nb = n >> 8;
@@ -188,17 +188,19 @@ export function quantize_q8_K(x: usize, n: i32, qs: usize, d: usize, sums: usize
     for (let g = 0; g < 8; g++) {
       store<i16>(sb + 32 + (<usize>g << 1), <i16>(<i32>load<i16>(sb + (<usize>g << 2)) + <i32>load<i16>(sb + (<usize>g << 2) + 2)));
     }
-    // The permuted copy: 4-byte unit v of sub-block 4h + g goes to vector 8h + v, lane g.
+    // The permuted copy: the 2-byte unit v of sub-block j goes to vector v, lane j.
     const pb = qb + <usize>n;
-    for (let h = 0; h < 2; h++) {
-      for (let v = 0; v < 8; v++) {
-        const src = qb + (<usize>h << 7) + (<usize>v << 2);
-        let u = v128.load32_zero(src);
-        u = v128.load32_lane(src + 32, u, 1);
-        u = v128.load32_lane(src + 64, u, 2);
-        u = v128.load32_lane(src + 96, u, 3);
-        v128.store(pb + (<usize>h << 7) + (<usize>v << 4), u);
-      }
+    for (let v = 0; v < 16; v++) {
+      const src = qb + (<usize>v << 1);
+      let u = v128.load16_lane(src, i16x8.splat(0), 0);
+      u = v128.load16_lane(src + 32, u, 1);
+      u = v128.load16_lane(src + 64, u, 2);
+      u = v128.load16_lane(src + 96, u, 3);
+      u = v128.load16_lane(src + 128, u, 4);
+      u = v128.load16_lane(src + 160, u, 5);
+      u = v128.load16_lane(src + 192, u, 6);
+      u = v128.load16_lane(src + 224, u, 7);
+      v128.store(pb + (<usize>v << 4), u);
     }
   }
 }

@@ -277,12 +277,12 @@ describe('K-quant kernels match llama.cpp bit for bit', () => {
       k.quantize_q8_K(xp, n, q, d, s);
       const want = quantizeQ8K(x);
       assert.deepEqual(new Int8Array(mem.memory.buffer, q, n), want.q);
-      // The permuted copy: vector 8h + v of a block holds values 4v..4v+3 of sub-blocks 4h..4h+3.
+      // The permuted copy: vector v of a block holds values 2v, 2v+1 of each sub-block of 32.
       const perm = new Int8Array(mem.memory.buffer, q + n, n);
       for (let b = 0; b < 4; b++) {
         for (let j = 0; j < 256; j++) {
-          const h = j >> 7, v = (j >> 4) & 7, g = (j >> 2) & 3, i = j & 3;
-          assert.equal(perm[b * 256 + j], want.q[b * 256 + 32 * (4 * h + g) + 4 * v + i]);
+          const v = j >> 4, sub = (j >> 1) & 7, i = j & 1;
+          assert.equal(perm[b * 256 + j], want.q[b * 256 + 32 * sub + 2 * v + i]);
         }
       }
       assert.deepEqual(mem.f32(d, 4), want.d);

@@ -1,6 +1,6 @@
 // Q4_K, Q5_K and Q6_K kept quantized (kernels/kquants.ts): each 256-value super-block is repacked with its
 // f16 scales widened to f32 and the packed 6-bit sub-block scales and mins unpacked to bytes; Q5_K and Q6_K
-// codes stay in GGUF order, Q4_K codes are rearranged for the kernel. 160, 184 and 212 bytes per
+// codes stay in GGUF order, Q4_K codes are rearranged for the kernel. 152, 184 and 212 bytes per
 // super-block against the file's 144, 176 and 210. Activations are quantized to Q8_K (quants, scales and
 // block sums) as llama.cpp does.
 import { GGMLType } from '../../../gguf/ggml-types.js';
@@ -8,7 +8,7 @@ import { f16ToF32 } from '../../../gguf/quant/index.js';
 import { forEachRowChunk, type WeightFormat } from './format.js';
 
 const GGUF_BYTES: Partial<Record<GGMLType, number>> = { [GGMLType.Q4_K]: 144, [GGMLType.Q5_K]: 176, [GGMLType.Q6_K]: 210 };
-const PACKED_BYTES: Partial<Record<GGMLType, number>> = { [GGMLType.Q4_K]: 160, [GGMLType.Q5_K]: 184, [GGMLType.Q6_K]: 212 };
+const PACKED_BYTES: Partial<Record<GGMLType, number>> = { [GGMLType.Q4_K]: 152, [GGMLType.Q5_K]: 184, [GGMLType.Q6_K]: 212 };
 
 /** Bytes a row of `cols` values takes in this format. */
 export function kquantRowBytes(type: GGMLType, cols: number): number {
@@ -34,12 +34,6 @@ function unpackScaleMin(raw: Uint8Array, o: number, f32: Float32Array, u8: Uint8
   }
 }
 
-/** Code e (0..31) of sub-block j of the GGUF Q4_K quants at qs: sub-blocks 2p and 2p+1 share 32 bytes. */
-function q4code(raw: Uint8Array, qs: number, j: number, e: number): number {
-  const byte = raw[qs + 32 * (j >> 1) + e]!;
-  return j & 1 ? byte >> 4 : byte & 15;
-}
-
 /** Repacks n GGUF super-blocks of `type` from raw into dst (a byte view of the packed rows). */
 export function repackKQuant(type: GGMLType, raw: Uint8Array, dst: Uint8Array, n: number): void {
   const src = GGUF_BYTES[type]!, out = PACKED_BYTES[type]!;
@@ -48,17 +42,15 @@ export function repackKQuant(type: GGMLType, raw: Uint8Array, dst: Uint8Array, n
   for (let b = 0; b < n; b++) {
     const o = b * src, p = b * out;
     if (type === GGMLType.Q4_K) {
-      // Scales twice each ([s0 s0 s1 s1 ...]), then mins, then the codes with vector v (16 bytes) holding
-      // values 4v..4v+3 of sub-blocks 0..3 in its low nibbles and of sub-blocks 4..7 in its high nibbles.
+      // d, dmin, scales, mins, then the codes: byte 2j + i of byte-vector u holds value 2u + i of sub-block j
+      // in its low nibble and value 16 + 2u + i in its high nibble.
       unpackScaleMin(raw, o, f32, dst, p);
-      dst.copyWithin(p + 24, p + 16, p + 24);
-      for (let j = 7; j >= 0; j--) dst[p + 8 + 2 * j] = dst[p + 9 + 2 * j] = dst[p + 8 + j]!;
-      for (let v = 0; v < 8; v++) {
-        for (let g = 0; g < 4; g++) {
-          for (let i = 0; i < 4; i++) {
-            const e = 4 * v + i;
-            const lo = q4code(raw, o + 16, g, e), hi = q4code(raw, o + 16, 4 + g, e);
-            dst[p + 32 + 16 * v + 4 * g + i] = lo | (hi << 4);
+      for (let u = 0; u < 8; u++) {
+        for (let j = 0; j < 8; j++) {
+          const q = o + 16 + 32 * (j >> 1), shift = (j & 1) * 4;
+          for (let i = 0; i < 2; i++) {
+            const lo = (raw[q + 2 * u + i]! >> shift) & 15, hi = (raw[q + 16 + 2 * u + i]! >> shift) & 15;
+            dst[p + 24 + 16 * u + 2 * j + i] = lo | (hi << 4);
           }
         }
       }
