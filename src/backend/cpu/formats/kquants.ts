@@ -34,35 +34,30 @@ function unpackScaleMin(raw: Uint8Array, o: number, f32: Float32Array, u8: Uint8
   }
 }
 
-/** Repacks n GGUF super-blocks of `type` from raw into dst (a byte view of the packed rows). */
-export function repackKQuant(type: GGMLType, raw: Uint8Array, dst: Uint8Array, n: number): void {
-  const src = GGUF_BYTES[type]!, out = PACKED_BYTES[type]!;
-  if (dst.byteOffset % 4 !== 0) throw new Error('repackKQuant: destination must be 4-byte aligned');
-  const f32 = new Float32Array(dst.buffer, dst.byteOffset, (n * out) >> 2);
-  for (let b = 0; b < n; b++) {
-    const o = b * src, p = b * out;
-    if (type === GGMLType.Q4_K) {
-      // d, dmin, scales, mins, then the codes: byte 2j + i of byte-vector u holds value 2u + i of sub-block j
-      // in its low nibble and value 16 + 2u + i in its high nibble.
-      unpackScaleMin(raw, o, f32, dst, p);
-      for (let u = 0; u < 8; u++) {
-        for (let j = 0; j < 8; j++) {
-          const q = o + 16 + 32 * (j >> 1), shift = (j & 1) * 4;
-          for (let i = 0; i < 2; i++) {
-            const lo = (raw[q + 2 * u + i]! >> shift) & 15, hi = (raw[q + 16 + 2 * u + i]! >> shift) & 15;
-            dst[p + 24 + 16 * u + 2 * j + i] = lo | (hi << 4);
-          }
-        }
+/** Repacks the GGUF super-block of `type` at raw[o] into dst at byte p (f32 a view of dst's buffer). */
+function repackBlock(type: GGMLType, raw: Uint8Array, o: number, dst: Uint8Array, f32: Float32Array, p: number): void {
+  if (type === GGMLType.Q4_K) {
+    // d, dmin, scales, mins, then the codes: byte 2j + i of byte-vector u holds value 2u + i of sub-block j
+    // in its low nibble and value 16 + 2u + i in its high nibble.
+    unpackScaleMin(raw, o, f32, dst, p);
+    // GGUF: sub-blocks 2q (low nibbles) and 2q+1 (high nibbles) share the 32 bytes at o + 16 + 32q.
+    for (let q = 0; q < 4; q++) {
+      const s0 = o + 16 + 32 * q, d0 = p + 24 + 4 * q;
+      for (let e = 0; e < 16; e++) {
+        const b1 = raw[s0 + e]!, b2 = raw[s0 + 16 + e]!; // values e and 16 + e of both sub-blocks
+        const d = d0 + 16 * (e >> 1) + (e & 1);
+        dst[d] = (b1 & 15) | ((b2 & 15) << 4);
+        dst[d + 2] = (b1 >> 4) | (b2 & 0xf0);
       }
-    } else if (type === GGMLType.Q5_K) {
-      unpackScaleMin(raw, o, f32, dst, p);
-      dst.set(raw.subarray(o + 16, o + 176), p + 24); // qh[32] then qs[128]
-    } else {
-      f32[p >> 2] = f16ToF32(raw[o + 208]! | (raw[o + 209]! << 8));
-      dst.set(raw.subarray(o + 192, o + 208), p + 4); // scales
-      dst.set(raw.subarray(o + 128, o + 192), p + 20); // qh
-      dst.set(raw.subarray(o, o + 128), p + 84); // ql
     }
+  } else if (type === GGMLType.Q5_K) {
+    unpackScaleMin(raw, o, f32, dst, p);
+    dst.set(raw.subarray(o + 16, o + 176), p + 24); // qh[32] then qs[128]
+  } else {
+    f32[p >> 2] = f16ToF32(raw[o + 208]! | (raw[o + 209]! << 8));
+    dst.set(raw.subarray(o + 192, o + 208), p + 4); // scales
+    dst.set(raw.subarray(o + 128, o + 192), p + 20); // qh
+    dst.set(raw.subarray(o, o + 128), p + 84); // ql
   }
 }
 
@@ -76,21 +71,17 @@ export function kquantBlockOffset(type: GGMLType, r: number, b: number, rows: nu
   return ((r & ~1) * nb + 2 * b + (r & 1)) * bytes;
 }
 
-/** Repacks rows [r0, r0 + n) of a matrix of `rows` rows (GGUF bytes in raw) into its packed form at dst. */
+/**
+ * Repacks rows [r0, r0 + n) of a matrix of `rows` rows (their GGUF bytes in raw) into its packed form at
+ * dst (a byte view of the whole packed matrix, 4-byte aligned).
+ */
 export function packKQuantRows(type: GGMLType, raw: Uint8Array, r0: number, n: number, rows: number, cols: number, dst: Uint8Array): void {
+  if (dst.byteOffset % 4 !== 0) throw new Error('packKQuantRows: destination must be 4-byte aligned');
   const nb = cols / 256;
-  const bytes = PACKED_BYTES[type]!;
-  if (type !== GGMLType.Q4_K) {
-    repackKQuant(type, raw, dst.subarray(r0 * nb * bytes, (r0 + n) * nb * bytes), n * nb);
-    return;
-  }
-  const tmp = new Uint8Array(n * nb * bytes);
-  repackKQuant(type, raw, tmp, n * nb);
+  const src = GGUF_BYTES[type]!;
+  const f32 = new Float32Array(dst.buffer, dst.byteOffset, dst.length >> 2);
   for (let r = 0; r < n; r++) {
-    for (let b = 0; b < nb; b++) {
-      const o = kquantBlockOffset(type, r0 + r, b, rows, nb);
-      dst.set(tmp.subarray((r * nb + b) * bytes, (r * nb + b + 1) * bytes), o);
-    }
+    for (let b = 0; b < nb; b++) repackBlock(type, raw, (r * nb + b) * src, dst, f32, kquantBlockOffset(type, r0 + r, b, rows, nb));
   }
 }
 
