@@ -340,8 +340,8 @@ export function matmul_q4_K(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
   for (; r < r1; r++) {
     // Row r's first block and the stride between its blocks.
     const lone = r >= paired;
-    const wr = lone ? w + <usize>r * rowBytes : w + <usize>(r & ~1) * rowBytes + (r & 1 ? Q4K_BYTES : 0);
-    const bs: usize = lone ? Q4K_BYTES : 2 * Q4K_BYTES;
+    const wr = lone ? w + <usize>r * rowBytes : w + <usize>(r & ~1) * rowBytes + <usize>(r & 1 ? Q4K_BYTES : 0);
+    const bs = <usize>(lone ? Q4K_BYTES : 2 * Q4K_BYTES);
     for (let t = 0; t < n4; t += 4) {
       const xpt = xp + <usize>t * k, xdt = xd + ((<usize>t * nb) << 2), xst = xs + <usize>t * nb * 48, yt = y + ((<usize>t * ldy + r) << 2);
       if (gemm) q4kGemm4(wr, bs, xpt, xdt, xst, nb, k, yt, ldy);
@@ -365,99 +365,164 @@ export function matmul_q4_K(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
   return v128.and(i16x8.shr_u(qh, j - 4), m);
 }
 
-/** ggml_vec_dot_q5_K_q8_K (AVX2) for one row and one token. */
-@inline function q5kVecDot(wr: usize, xq: usize, xd: usize, xs: usize, nb: i32): f32 {
-  let alo = f32x4.splat(0), ahi = f32x4.splat(0);
-  let summs: f32 = 0;
+// Q5_K super-blocks (184 bytes): f32 d | f32 dmin | u8 sc[8] | u8 m[8] | H0[16] | H1[16] | codes[128]: the low
+// four bits of the codes laid out as Q4_K's, and bit u of byte 2j + i of H0 (H1) is the fifth bit of
+// value 2u + i (16 + 2u + i) of sub-block j. ggml_vec_dot's lane n is code vectors 2n and 2n+1.
+
+/** Code vector u (0..7) of the low (hi = false) or high half of a Q5_K super-block at blk: 16 codes 0..31. */
+@inline function q5code(blk: usize, u: i32, hi: bool): v128 {
+  const w = v128.load(blk + 56 + (<usize>u << 4));
+  if (hi) return v128.or(hi4(w), hbit(v128.load(blk, 40), u));
+  return v128.or(lo4(w), hbit(v128.load(blk, 24), u));
+}
+
+/** (a0+a2, b0+b2, a1+a3, b1+b3): half of a horizontal sum of two vectors. */
+@inline function pairsum(a: v128, b: v128): v128 {
+  return i32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
+}
+
+/** The other half: lanes (sum a, sum b, sum c, sum d) from pairsum(a, b) and pairsum(c, d). */
+@inline function pairsum2(ab: v128, cd: v128): v128 {
+  return i32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
+}
+
+/** ggml_vec_dot lane n = code vectors 2n, 2n+1 of one half, scaled: an i32x4 whose lanes add up to it. */
+@inline function q5lane(blk: usize, x: usize, sc: v128, u: i32, hi: bool): v128 {
+  const xo = x + (hi ? 128 : 0) + (<usize>u << 4);
+  return i32x4.dot_i16x8_s(i16x8.add(dot16(v128.load(xo), q5code(blk, u, hi)), dot16(v128.load(xo, 16), q5code(blk, u + 1, hi))), sc);
+}
+
+/** Lanes 0..3 (hi = false) or 4..7 of ggml_vec_dot_q5_K's integer sums for the super-block at blk. */
+@inline function q5half(blk: usize, x: usize, sc: v128, hi: bool): v128 {
+  const ab = pairsum(q5lane(blk, x, sc, 0, hi), q5lane(blk, x, sc, 2, hi));
+  return pairsum2(ab, pairsum(q5lane(blk, x, sc, 4, hi), q5lane(blk, x, sc, 6, hi)));
+}
+
+/**
+ * ggml_vec_dot_q5_K_q8_K (AVX2) for one row and one or two tokens (permuted quants at x0 and x0 + xs),
+ * writing the results to y and y + ys.
+ */
+@inline function q5kVecDot(wr: usize, xp: usize, xd: usize, xs: usize, nb: i32, two: bool, xstride: usize, dstride: usize, sstride: usize, y: usize, ys: usize): void {
+  let alo = f32x4.splat(0), ahi = alo, blo = alo, bhi = alo, summs = alo; // summs: lane t
   for (let b = 0; b < nb; b++) {
     const blk = wr + <usize>b * Q5K_BYTES;
-    const x = xq + (<usize>b << 8);
+    const x = xp + (<usize>b << 8), x1 = x + xstride;
     const sc = v128.load8x8_u(blk, 8);
-    const h0 = v128.load(blk, 24), h1 = v128.load(blk, 40);
-    const q = blk + 56;
-    let slo = i32x4.splat(0), shi = i32x4.splat(0);
-    for (let p = 0; p < 4; p++) {
-      const w0 = v128.load(q + (<usize>p << 5)), w1 = v128.load(q + (<usize>p << 5), 16);
-      const xp = x + (<usize>p << 6);
-      const sa = splat16(sc, 2 * p), sb = splat16(sc, 2 * p + 1);
-      slo = i32x4.add(slo, i32x4.dot_i16x8_s(dot16(v128.load(xp), v128.or(lo4(w0), hbit(h0, 2 * p))), sa));
-      shi = i32x4.add(shi, i32x4.dot_i16x8_s(dot16(v128.load(xp, 16), v128.or(lo4(w1), hbit(h1, 2 * p))), sa));
-      slo = i32x4.add(slo, i32x4.dot_i16x8_s(dot16(v128.load(xp, 32), v128.or(hi4(w0), hbit(h0, 2 * p + 1))), sb));
-      shi = i32x4.add(shi, i32x4.dot_i16x8_s(dot16(v128.load(xp, 48), v128.or(hi4(w1), hbit(h1, 2 * p + 1))), sb));
-    }
+    // Lanes 0..3 (low halves of the sub-blocks) and 4..7 (high halves), for one or two tokens.
+    const lo = q5half(blk, x, sc, false), hiv = q5half(blk, x, sc, true);
+    let lo1 = lo, hi1 = hiv;
+    if (two) { lo1 = q5half(blk, x1, sc, false); hi1 = q5half(blk, x1, sc, true); }
     const dxs = load<f32>(xd + (<usize>b << 2));
-    const d = f32x4.splat(dxs * load<f32>(blk));
-    const dmin: f32 = -dxs * load<f32>(blk, 4);
-    const prod = i32x4.dot_i16x8_s(v128.load8x8_u(blk, 16), v128.load(xs + <usize>b * 48, 32));
-    const hs = (i32x4.extract_lane(prod, 0) + i32x4.extract_lane(prod, 1)) + (i32x4.extract_lane(prod, 2) + i32x4.extract_lane(prod, 3));
-    summs = f32x4.extract_lane(fma4(f32x4.splat(dmin), f32x4.splat(<f32>hs), f32x4.splat(summs)), 0);
-    alo = fma4(d, f32x4.convert_i32x4_s(slo), alo);
-    ahi = fma4(d, f32x4.convert_i32x4_s(shi), ahi);
+    let dv = f32x4.splat(dxs);
+    if (two) dv = f32x4.replace_lane(dv, 1, load<f32>(xd + (<usize>b << 2) + dstride));
+    const dd = f32x4.mul(dv, f32x4.splat(load<f32>(blk)));
+    const dm = f32x4.mul(f32x4.neg(dv), f32x4.splat(load<f32>(blk, 4)));
+    const mins = v128.load8x8_u(blk, 16);
+    const m0 = i32x4.dot_i16x8_s(mins, v128.load(xs + <usize>b * 48, 32));
+    const m1 = two ? i32x4.dot_i16x8_s(mins, v128.load(xs + <usize>b * 48 + sstride, 32)) : m0;
+    // (p0+p1)+(p2+p3) per token, in lanes 0 and 1.
+    const h = pairsum(m0, m1);
+    summs = fma4(dm, f32x4.convert_i32x4_s(i32x4.add(h, i32x4.shuffle(h, h, 2, 3, 0, 1))), summs);
+    alo = fma4(f32x4.splat(f32x4.extract_lane(dd, 0)), f32x4.convert_i32x4_s(lo), alo);
+    ahi = fma4(f32x4.splat(f32x4.extract_lane(dd, 0)), f32x4.convert_i32x4_s(hiv), ahi);
+    if (two) {
+      blo = fma4(f32x4.splat(f32x4.extract_lane(dd, 1)), f32x4.convert_i32x4_s(lo1), blo);
+      bhi = fma4(f32x4.splat(f32x4.extract_lane(dd, 1)), f32x4.convert_i32x4_s(hi1), bhi);
+    }
   }
-  return reduce8(alo, ahi) + summs;
+  store<f32>(y, reduce8(alo, ahi) + f32x4.extract_lane(summs, 0));
+  if (two) store<f32>(y + ys, reduce8(blo, bhi) + f32x4.extract_lane(summs, 1));
 }
 
 export function matmul_q5_K(w: usize, xq: usize, xd: usize, xs: usize, y: usize, k: i32, r0: i32, r1: i32, nt: i32, ldy: i32): void {
   const nb = k >> 8;
   const rowBytes = <usize>nb * Q5K_BYTES;
+  const xp = xq + <usize>nt * k;
+  const ys = <usize>ldy << 2;
   for (let r = r0; r < r1; r++) {
     const wr = w + <usize>r * rowBytes;
-    for (let t = 0; t < nt; t++) {
-      const v = q5kVecDot(wr, xq + <usize>t * k, xd + ((<usize>t * nb) << 2), xs + <usize>t * nb * 48, nb);
-      store<f32>(y + ((<usize>t * ldy + r) << 2), v);
+    let t = 0;
+    for (; t + 1 < nt; t += 2) {
+      q5kVecDot(wr, xp + <usize>t * k, xd + ((<usize>t * nb) << 2), xs + <usize>t * nb * 48, nb, true, <usize>k, <usize>nb << 2, <usize>nb * 48, y + ((<usize>t * ldy + r) << 2), ys);
     }
+    if (t < nt) q5kVecDot(wr, xp + <usize>t * k, xd + ((<usize>t * nb) << 2), xs + <usize>t * nb * 48, nb, false, 0, 0, 0, y + ((<usize>t * ldy + r) << 2), ys);
   }
 }
 
 // ---- Q6_K ------------------------------------------------------------------------------------------
 
-/** ggml_vec_dot_q6_K_q8_K (AVX2) for one row and one token. */
-@inline function q6kVecDot(wr: usize, xq: usize, xd: usize, xs: usize, nb: i32): f32 {
-  let alo = f32x4.splat(0), ahi = f32x4.splat(0);
-  const m15 = i8x16.splat(15), m48 = i8x16.splat(48);
+// Q6_K super-blocks (212 bytes): f32 d | i8 sc[16] | H[64] | codes[128]: the low four bits of the codes
+// laid out as Q4_K's (code vector v < 8: low nibbles of byte-vector v, values 2v, 2v+1 of each 32-value
+// chunk; v >= 8: high nibbles of byte-vector v - 8, values 16 + ...), and bits 2m, 2m+1 of byte 2j + i of
+// the 16-byte H_k holding the top two bits of code vector 4k + m. ggml_vec_dot's lane n is code vectors
+// 2n and 2n+1, scaled by sc[2c] (n < 4) or sc[2c+1] for chunk c: i16 lane c of the even or odd scales.
+
+/** Code vector v (0..15) of the Q6_K super-block at blk: 16 codes 0..63. */
+@inline function q6code(blk: usize, v: i32): v128 {
+  const w = v128.load(blk + 84 + (<usize>(v & 7) << 4));
+  const h = v128.load(blk + 20 + (<usize>(v >> 2) << 4));
+  const m = v & 3;
+  const top = m == 0 ? i16x8.shl(h, 4) : m == 1 ? i16x8.shl(h, 2) : m == 2 ? h : i16x8.shr_u(h, 2);
+  return v128.or(v < 8 ? lo4(w) : hi4(w), v128.and(top, i8x16.splat(48)));
+}
+
+/** ggml_vec_dot lane n of a Q6_K super-block: code vectors 2n, 2n+1 scaled, an i32x4 adding up to it. */
+@inline function q6lane(blk: usize, x: usize, sc: v128, n: i32): v128 {
+  const xo = x + (<usize>n << 5);
+  return i32x4.dot_i16x8_s(i16x8.add(dot16(v128.load(xo), q6code(blk, 2 * n)), dot16(v128.load(xo, 16), q6code(blk, 2 * n + 1))), sc);
+}
+
+/** Lanes 0..3 (hi = false) or 4..7 of ggml_vec_dot_q6_K's integer sums, before the bsum term. */
+@inline function q6half(blk: usize, x: usize, sc: v128, hi: bool): v128 {
+  const n = hi ? 4 : 0;
+  const ab = pairsum(q6lane(blk, x, sc, n), q6lane(blk, x, sc, n + 1));
+  return pairsum2(ab, pairsum(q6lane(blk, x, sc, n + 2), q6lane(blk, x, sc, n + 3)));
+}
+
+/**
+ * ggml_vec_dot_q6_K_q8_K (AVX2) for one row and one or two tokens (permuted quants at xp and xp + xstride),
+ * writing the results to y and y + ys.
+ */
+@inline function q6kVecDot(wr: usize, xp: usize, xd: usize, xs: usize, nb: i32, two: bool, xstride: usize, dstride: usize, sstride: usize, y: usize, ys: usize): void {
+  let alo = f32x4.splat(0), ahi = alo, blo = alo, bhi = alo;
   for (let b = 0; b < nb; b++) {
     const blk = wr + <usize>b * Q6K_BYTES;
-    const x = xq + (<usize>b << 8);
+    const x = xp + (<usize>b << 8);
     const sc8 = v128.load(blk, 4);
     const sl = i16x8.extend_low_i8x16_s(sc8), sh = i16x8.extend_high_i8x16_s(sc8);
+    const even = i16x8.extend_low_i8x16_s(i8x16.shuffle(sc8, sc8, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15));
+    const odd = i16x8.extend_high_i8x16_s(i8x16.shuffle(sc8, sc8, 0, 2, 4, 6, 8, 10, 12, 14, 1, 3, 5, 7, 9, 11, 13, 15));
+    // 32 * (bsum_2l sc_2l + bsum_2l+1 sc_2l+1) is subtracted from lane l.
     const sp = xs + <usize>b * 48;
-    // 32 * (bsum_2l sc_2l + bsum_2l+1 sc_2l+1), subtracted from lane l.
-    let slo = i32x4.neg(i32x4.shl(i32x4.dot_i16x8_s(v128.load(sp), sl), 5));
-    let shi = i32x4.neg(i32x4.shl(i32x4.dot_i16x8_s(v128.load(sp, 16), sh), 5));
-    for (let h = 0; h < 2; h++) {
-      const ql = blk + 84 + (<usize>h << 6), qh = blk + 20 + (<usize>h << 5), xh = x + (<usize>h << 7);
-      const s = h == 0 ? sl : sh;
-      for (let g = 0; g < 2; g++) {
-        const la = v128.load(ql + (<usize>g << 4)), lb = v128.load(ql + (<usize>g << 4), 32), hb = v128.load(qh + (<usize>g << 4));
-        const v0 = v128.or(v128.and(la, m15), v128.and(i16x8.shl(hb, 4), m48));
-        const v1 = v128.or(v128.and(lb, m15), v128.and(i16x8.shl(hb, 2), m48));
-        const v2 = v128.or(hi4(la), v128.and(hb, m48));
-        const v3 = v128.or(hi4(lb), v128.and(i16x8.shr_u(hb, 2), m48));
-        const xg = xh + (<usize>g << 4);
-        const d0 = i32x4.dot_i16x8_s(dot16(v128.load(xg), v0), splat16(s, g));
-        const d1 = i32x4.dot_i16x8_s(dot16(v128.load(xg, 32), v1), splat16(s, 2 + g));
-        const d2 = i32x4.dot_i16x8_s(dot16(v128.load(xg, 64), v2), splat16(s, 4 + g));
-        const d3 = i32x4.dot_i16x8_s(dot16(v128.load(xg, 96), v3), splat16(s, 6 + g));
-        const sum = i32x4.add(i32x4.add(d0, d1), i32x4.add(d2, d3));
-        if (g == 0) slo = i32x4.add(slo, sum);
-        else shi = i32x4.add(shi, sum);
-      }
-    }
+    let lo = i32x4.sub(q6half(blk, x, even, false), i32x4.shl(i32x4.dot_i16x8_s(v128.load(sp), sl), 5));
+    let hi = i32x4.sub(q6half(blk, x, odd, true), i32x4.shl(i32x4.dot_i16x8_s(v128.load(sp, 16), sh), 5));
     const d = f32x4.splat(load<f32>(xd + (<usize>b << 2)) * load<f32>(blk));
-    alo = fma4(d, f32x4.convert_i32x4_s(slo), alo);
-    ahi = fma4(d, f32x4.convert_i32x4_s(shi), ahi);
+    alo = fma4(d, f32x4.convert_i32x4_s(lo), alo);
+    ahi = fma4(d, f32x4.convert_i32x4_s(hi), ahi);
+    if (two) {
+      const x1 = x + xstride, sp1 = sp + sstride;
+      lo = i32x4.sub(q6half(blk, x1, even, false), i32x4.shl(i32x4.dot_i16x8_s(v128.load(sp1), sl), 5));
+      hi = i32x4.sub(q6half(blk, x1, odd, true), i32x4.shl(i32x4.dot_i16x8_s(v128.load(sp1, 16), sh), 5));
+      const d1 = f32x4.splat(load<f32>(xd + (<usize>b << 2) + dstride) * load<f32>(blk));
+      blo = fma4(d1, f32x4.convert_i32x4_s(lo), blo);
+      bhi = fma4(d1, f32x4.convert_i32x4_s(hi), bhi);
+    }
   }
-  return reduce8(alo, ahi);
+  store<f32>(y, reduce8(alo, ahi));
+  if (two) store<f32>(y + ys, reduce8(blo, bhi));
 }
 
 export function matmul_q6_K(w: usize, xq: usize, xd: usize, xs: usize, y: usize, k: i32, r0: i32, r1: i32, nt: i32, ldy: i32): void {
   const nb = k >> 8;
   const rowBytes = <usize>nb * Q6K_BYTES;
+  const xp = xq + <usize>nt * k;
+  const ys = <usize>ldy << 2;
   for (let r = r0; r < r1; r++) {
     const wr = w + <usize>r * rowBytes;
-    for (let t = 0; t < nt; t++) {
-      const v = q6kVecDot(wr, xq + <usize>t * k, xd + ((<usize>t * nb) << 2), xs + <usize>t * nb * 48, nb);
-      store<f32>(y + ((<usize>t * ldy + r) << 2), v);
+    let t = 0;
+    for (; t + 1 < nt; t += 2) {
+      q6kVecDot(wr, xp + <usize>t * k, xd + ((<usize>t * nb) << 2), xs + <usize>t * nb * 48, nb, true, <usize>k, <usize>nb << 2, <usize>nb * 48, y + ((<usize>t * ldy + r) << 2), ys);
     }
+    if (t < nt) q6kVecDot(wr, xp + <usize>t * k, xd + ((<usize>t * nb) << 2), xs + <usize>t * nb * 48, nb, false, 0, 0, 0, y + ((<usize>t * ldy + r) << 2), ys);
   }
 }

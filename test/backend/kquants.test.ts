@@ -261,8 +261,10 @@ const cases: { type: GGMLType; rows: number; cols: number; nt: number; expert?: 
   { type: GGMLType.Q4_K, rows: 24, cols: 256, nt: 13, expert: true },
   { type: GGMLType.Q5_K, rows: 16, cols: 256, nt: 1 },
   { type: GGMLType.Q5_K, rows: 11, cols: 768, nt: 6 },
+  { type: GGMLType.Q5_K, rows: 8, cols: 512, nt: 3 },
   { type: GGMLType.Q6_K, rows: 16, cols: 256, nt: 1 },
   { type: GGMLType.Q6_K, rows: 11, cols: 768, nt: 6 },
+  { type: GGMLType.Q6_K, rows: 8, cols: 512, nt: 5 },
 ];
 
 describe('K-quant kernels match llama.cpp bit for bit', () => {

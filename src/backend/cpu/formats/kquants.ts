@@ -1,6 +1,6 @@
 // Q4_K, Q5_K and Q6_K kept quantized (kernels/kquants.ts): each 256-value super-block is repacked with its
-// f16 scales widened to f32 and the packed 6-bit sub-block scales and mins unpacked to bytes; Q5_K and Q6_K
-// codes stay in GGUF order, Q4_K codes are rearranged for the kernel. 152, 184 and 212 bytes per
+// f16 scales widened to f32 and the packed 6-bit sub-block scales and mins unpacked to bytes; the codes
+// are rearranged for the kernels (kernels/kquants.ts describes the layouts). 152, 184 and 212 bytes per
 // super-block against the file's 144, 176 and 210. Activations are quantized to Q8_K (quants, scales and
 // block sums) as llama.cpp does.
 import { GGMLType } from '../../../gguf/ggml-types.js';
@@ -51,13 +51,44 @@ function repackBlock(type: GGMLType, raw: Uint8Array, o: number, dst: Uint8Array
       }
     }
   } else if (type === GGMLType.Q5_K) {
+    // As Q4_K for the low four bits (at p + 56); the fifth bits (GGUF: bit j of qh[e] for value e of
+    // sub-block j) go to bit u of byte 2j + i of H0 (value 2u + i) or H1 (value 16 + 2u + i).
     unpackScaleMin(raw, o, f32, dst, p);
-    dst.set(raw.subarray(o + 16, o + 176), p + 24); // qh[32] then qs[128]
+    for (let q = 0; q < 4; q++) {
+      const s0 = o + 48 + 32 * q, d0 = p + 56 + 4 * q;
+      for (let e = 0; e < 16; e++) {
+        const b1 = raw[s0 + e]!, b2 = raw[s0 + 16 + e]!;
+        const d = d0 + 16 * (e >> 1) + (e & 1);
+        dst[d] = (b1 & 15) | ((b2 & 15) << 4);
+        dst[d + 2] = (b1 >> 4) | (b2 & 0xf0);
+      }
+    }
+    dst.fill(0, p + 24, p + 56);
+    for (let j = 0; j < 8; j++) {
+      for (let e = 0; e < 32; e++) {
+        const bit = (raw[o + 16 + e]! >> j) & 1;
+        const half = e >> 4, u = (e & 15) >> 1, i = e & 1;
+        dst[p + 24 + 16 * half + 2 * j + i] |= bit << u;
+      }
+    }
   } else {
+    // GGUF: value e of half h (0..127) has low bits in ql[64h + (e & 63)] (low nibble for e < 64) and top bits
+    // (qh[32h + (e & 31)] >> 2 * (e >> 5)) & 3. Value c * 32 + 2v' + i of the super-block (chunk c) goes to
+    // code vector v (v' = v & 7, + 16 for v >= 8), byte 2c + i: low bits in nibble v >> 3 of byte-vector
+    // v & 7, top bits in bits 2(v & 3) of H_(v >> 2).
     f32[p >> 2] = f16ToF32(raw[o + 208]! | (raw[o + 209]! << 8));
     dst.set(raw.subarray(o + 192, o + 208), p + 4); // scales
-    dst.set(raw.subarray(o + 128, o + 192), p + 20); // qh
-    dst.set(raw.subarray(o, o + 128), p + 84); // ql
+    dst.fill(0, p + 20, p + 212);
+    for (let c = 0; c < 8; c++) {
+      for (let e = 0; e < 32; e++) {
+        const g = 32 * c + e, h = g >> 7, r = g & 127;
+        const low = (raw[o + 64 * h + (r & 63)]! >> (r < 64 ? 0 : 4)) & 15;
+        const top = (raw[o + 128 + 32 * h + (r & 31)]! >> (2 * (r >> 5))) & 3;
+        const v = ((e >> 4) << 3) | ((e & 15) >> 1), i = e & 1;
+        dst[p + 84 + 16 * (v & 7) + 2 * c + i] |= low << (4 * (v >> 3));
+        dst[p + 20 + 16 * (v >> 2) + 2 * c + i] |= top << (2 * (v & 3));
+      }
+    }
   }
 }
 
