@@ -120,6 +120,16 @@ export const Q6K_BYTES: i32 = 212;
   return i32x4.add(i32x4.dot_i16x8_s(a, sc), i32x4.dot_i16x8_s(b, sc));
 }
 
+/** (a0+a2, b0+b2, a1+a3, b1+b3): half of a horizontal sum of two vectors. */
+@inline function pairsum(a: v128, b: v128): v128 {
+  return i32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
+}
+
+/** The other half: lanes (sum a, sum b, sum c, sum d) from pairsum(a, b) and pairsum(c, d). */
+@inline function pairsum2(ab: v128, cd: v128): v128 {
+  return i32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
+}
+
 /** [sum(a), sum(b), sum(a), sum(b)]. */
 @inline function hsum2(a: v128, b: v128): v128 {
   const t = i32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
@@ -182,6 +192,7 @@ export const Q6K_BYTES: i32 = 212;
     const k0 = wr + <usize>b * (2 * Q4K_BYTES), k1 = k0 + Q4K_BYTES;
     const c0 = k0 + 24, c1 = k1 + 24, x = xp + (<usize>b << 8);
     let a0 = i16x8.splat(0), b0 = a0, a1 = a0, b1 = a0;
+    // (A loop: fully unrolled, V8 hoists every load and runs out of registers.)
     for (let v = 0; v < 8; v++) {
       const o = <usize>v << 4;
       const xa = v128.load(x + o), xb = v128.load(x + o, 128);
@@ -204,33 +215,41 @@ export const Q6K_BYTES: i32 = 212;
   store<f32>(y, f32x4.extract_lane(acc, 2) - f32x4.extract_lane(acc, 3), 4);
 }
 
+// q4kTwo's result for its second token (a function returns one value; inlined, this is a register or a
+// slot of the instance).
+let second: v128 = i32x4.splat(0);
+
 /**
- * Four tokens against the super-block at blk (tokens' permuted quants at x0 + t * xs), each extracted code
- * vector used four times. gemm: returns acc after the four per-pair FMAs with dd (tokens in lanes); else
- * the per-token totals (tokens in lanes).
+ * [P0 P1 P2 P3] of the super-block at blk for two tokens (permuted quants at xa and xb): returned for the
+ * first, left in \`second\` for the second. Each extracted code vector is used twice; two tokens keep all
+ * the accumulators in registers.
  */
-@inline function q4kBlock4(blk: usize, x0: usize, xs: usize, gemm: bool, dd: v128, acc: v128): v128 {
-  const x1 = x0 + xs, x2 = x1 + xs, x3 = x2 + xs;
+@inline function q4kTwo(blk: usize, xa: usize, xb: usize): v128 {
   const c = blk + 24;
-  let a0 = i16x8.splat(0), a1 = a0, a2 = a0, a3 = a0, b0 = a0, b1 = a0, b2 = a0, b3 = a0;
+  let a0 = i16x8.splat(0), b0 = a0, a1 = a0, b1 = a0;
   for (let v = 0; v < 8; v++) {
     const o = <usize>v << 4;
     const w = v128.load(c + o);
-    const lo = lo4(w), hi = hi4(w);
-    a0 = i16x8.add(a0, dot16(v128.load(x0 + o), lo));
-    b0 = i16x8.add(b0, dot16(v128.load(x0 + o, 128), hi));
-    a1 = i16x8.add(a1, dot16(v128.load(x1 + o), lo));
-    b1 = i16x8.add(b1, dot16(v128.load(x1 + o, 128), hi));
-    a2 = i16x8.add(a2, dot16(v128.load(x2 + o), lo));
-    b2 = i16x8.add(b2, dot16(v128.load(x2 + o, 128), hi));
-    a3 = i16x8.add(a3, dot16(v128.load(x3 + o), lo));
-    b3 = i16x8.add(b3, dot16(v128.load(x3 + o, 128), hi));
+    const l = lo4(w), h = hi4(w);
+    a0 = i16x8.add(a0, dot16(v128.load(xa + o), l));
+    b0 = i16x8.add(b0, dot16(v128.load(xa + o, 128), h));
+    a1 = i16x8.add(a1, dot16(v128.load(xb + o), l));
+    b1 = i16x8.add(b1, dot16(v128.load(xb + o, 128), h));
   }
   const sc = v128.load8x8_u(blk, 8);
-  const p0 = i32x4.add(i32x4.dot_i16x8_s(a0, sc), i32x4.dot_i16x8_s(b0, sc));
-  const p1 = i32x4.add(i32x4.dot_i16x8_s(a1, sc), i32x4.dot_i16x8_s(b1, sc));
-  const p2 = i32x4.add(i32x4.dot_i16x8_s(a2, sc), i32x4.dot_i16x8_s(b2, sc));
-  const p3 = i32x4.add(i32x4.dot_i16x8_s(a3, sc), i32x4.dot_i16x8_s(b3, sc));
+  second = i32x4.add(i32x4.dot_i16x8_s(a1, sc), i32x4.dot_i16x8_s(b1, sc));
+  return i32x4.add(i32x4.dot_i16x8_s(a0, sc), i32x4.dot_i16x8_s(b0, sc));
+}
+
+/**
+ * Four tokens against the super-block at blk (tokens' permuted quants at x0 + t * xs). gemm: returns acc
+ * after the four per-pair FMAs with dd (tokens in lanes); else the per-token totals (tokens in lanes).
+ */
+@inline function q4kBlock4(blk: usize, x0: usize, xs: usize, gemm: bool, dd: v128, acc: v128): v128 {
+  const p0 = q4kTwo(blk, x0, x0 + xs);
+  const p1 = second;
+  const p2 = q4kTwo(blk, x0 + 2 * xs, x0 + 3 * xs);
+  const p3 = second;
   if (!gemm) return hsum4(p0, p1, p2, p3);
   return fmaColumns(p0, p1, p2, p3, dd, acc);
 }
@@ -274,6 +293,20 @@ export const Q6K_BYTES: i32 = 212;
   store4(f32x4.sub(acc, accm), y, ldy);
 }
 
+/** Code vector pair n (code vectors 2n, 2n+1 of one half) scaled: ggml_vec_dot lane n, spread over i32 lanes. */
+@inline function q4lane(c: usize, x: usize, sc: v128, u: i32, hi: bool): v128 {
+  const w0 = v128.load(c + (<usize>u << 4)), w1 = v128.load(c + (<usize>u << 4), 16);
+  const xo = x + (hi ? 128 : 0) + (<usize>u << 4);
+  return i32x4.dot_i16x8_s(i16x8.add(dot16(v128.load(xo), hi ? hi4(w0) : lo4(w0)), dot16(v128.load(xo, 16), hi ? hi4(w1) : lo4(w1))), sc);
+}
+
+/** Lanes 0..3 (hi = false) or 4..7 of ggml_vec_dot_q4_K's integer sums for the super-block at blk. */
+@inline function q4half(blk: usize, x: usize, sc: v128, hi: bool): v128 {
+  const c = blk + 24;
+  const ab = pairsum(q4lane(c, x, sc, 0, hi), q4lane(c, x, sc, 2, hi));
+  return pairsum2(ab, pairsum(q4lane(c, x, sc, 4, hi), q4lane(c, x, sc, 6, hi)));
+}
+
 /**
  * ggml_vec_dot_q4_K_q8_K (AVX2) for one row and one token. Its lane n sums, over the eight sub-blocks j,
  * sc_j times the dot of values 4n..4n+3 of sub-block j: code vectors 2n and 2n+1, scaled, added up.
@@ -283,29 +316,11 @@ export const Q6K_BYTES: i32 = 212;
   for (let b = 0; b < nb; b++) {
     const blk = wr + <usize>b * bs;
     const x = xp + (<usize>b << 8);
-    const c = blk + 24;
     const sc = v128.load8x8_u(blk, 8);
     const dxs = load<f32>(xd + (<usize>b << 2));
     const d = f32x4.splat(dxs * load<f32>(blk));
-    for (let h = 0; h < 2; h++) {
-      // Lanes 4h..4h+3: the low nibbles of byte-vectors 0..7 (h = 0) or the high ones (h = 1).
-      const xo = x + (<usize>h << 7);
-      let w0 = v128.load(c), w1 = v128.load(c, 16);
-      if (h == 1) { w0 = hi4(w0); w1 = hi4(w1); } else { w0 = lo4(w0); w1 = lo4(w1); }
-      const l0 = i32x4.dot_i16x8_s(i16x8.add(dot16(v128.load(xo), w0), dot16(v128.load(xo, 16), w1)), sc);
-      w0 = v128.load(c, 32); w1 = v128.load(c, 48);
-      if (h == 1) { w0 = hi4(w0); w1 = hi4(w1); } else { w0 = lo4(w0); w1 = lo4(w1); }
-      const l1 = i32x4.dot_i16x8_s(i16x8.add(dot16(v128.load(xo, 32), w0), dot16(v128.load(xo, 48), w1)), sc);
-      w0 = v128.load(c, 64); w1 = v128.load(c, 80);
-      if (h == 1) { w0 = hi4(w0); w1 = hi4(w1); } else { w0 = lo4(w0); w1 = lo4(w1); }
-      const l2 = i32x4.dot_i16x8_s(i16x8.add(dot16(v128.load(xo, 64), w0), dot16(v128.load(xo, 80), w1)), sc);
-      w0 = v128.load(c, 96); w1 = v128.load(c, 112);
-      if (h == 1) { w0 = hi4(w0); w1 = hi4(w1); } else { w0 = lo4(w0); w1 = lo4(w1); }
-      const l3 = i32x4.dot_i16x8_s(i16x8.add(dot16(v128.load(xo, 96), w0), dot16(v128.load(xo, 112), w1)), sc);
-      const lanes = f32x4.convert_i32x4_s(hsum4(l0, l1, l2, l3));
-      if (h == 0) alo = fma4(d, lanes, alo);
-      else ahi = fma4(d, lanes, ahi);
-    }
+    alo = fma4(d, f32x4.convert_i32x4_s(q4half(blk, x, sc, false)), alo);
+    ahi = fma4(d, f32x4.convert_i32x4_s(q4half(blk, x, sc, true)), ahi);
     const dmin = f32x4.splat(-dxs * load<f32>(blk, 4));
     const prod = i32x4.dot_i16x8_s(v128.load8x8_u(blk, 16), v128.load(xs + <usize>b * 48, 32));
     am = fma4(dmin, f32x4.convert_i32x4_s(prod), am);
@@ -376,15 +391,6 @@ export function matmul_q4_K(w: usize, xq: usize, xd: usize, xs: usize, y: usize,
   return v128.or(lo4(w), hbit(v128.load(blk, 24), u));
 }
 
-/** (a0+a2, b0+b2, a1+a3, b1+b3): half of a horizontal sum of two vectors. */
-@inline function pairsum(a: v128, b: v128): v128 {
-  return i32x4.add(i32x4.shuffle(a, b, 0, 4, 1, 5), i32x4.shuffle(a, b, 2, 6, 3, 7));
-}
-
-/** The other half: lanes (sum a, sum b, sum c, sum d) from pairsum(a, b) and pairsum(c, d). */
-@inline function pairsum2(ab: v128, cd: v128): v128 {
-  return i32x4.add(i32x4.shuffle(ab, cd, 0, 1, 4, 5), i32x4.shuffle(ab, cd, 2, 3, 6, 7));
-}
 
 /** ggml_vec_dot lane n = code vectors 2n, 2n+1 of one half, scaled: an i32x4 whose lanes add up to it. */
 @inline function q5lane(blk: usize, x: usize, sc: v128, u: i32, hi: bool): v128 {
