@@ -15,16 +15,22 @@ import { fma4 } from './ggml-order';
 //   The mins go into four more lanes (Q4_K) or one scalar FMA (Q5_K); Q6_K subtracts 32 * sc * bsum in the
 //   integer lanes.
 //
-// All integer sums are exact (the products fit i16 pairs as in pmaddubsw), so only the float steps need
-// care: the relaxed build uses relaxed_madd (fused on x86) and the relaxed int8 dot with the weights'
-// 0..63 codes as its 7-bit operand; the plain build widens to i16 and emulates the FMA exactly in f64.
+// All integer sums are exact (every i16 intermediate stays within range), so only the float steps need
+// care: the relaxed build uses relaxed_madd (fused on x86) and the relaxed int8 dot (pmaddubsw) with the
+// weights' 0..63 codes as its 7-bit operand; the plain build widens to i16 and emulates the FMA in f64.
+// How the integers are grouped is free, so the codes are rearranged at load for the kernels, and
+// quantize_q8_K writes a copy of the activations permuted the same way.
 //
-// Weight layouts (per row, super-blocks of 256 values one after another):
-//   Q4_K, 152 bytes: f32 d | f32 dmin | u8 sc[8] | u8 m[8] | codes[128] (see below)
-//   Q5_K, 184 bytes: f32 d | f32 dmin | u8 sc[8] | u8 m[8] | qh[32] | qs[128] (GGUF order)
-//   Q6_K, 212 bytes: f32 d | i8 sc[16] | qh[64] | ql[128] (GGUF order)
-// Activations (Q8_K, from quantize_q8_K): int8 quants [nt][k], f32 d [nt][k/256], and per 256 values 48
-// bytes of i16 sums (16 sums of 16 quants, then 8 sums of 32).
+// Weight layouts (super-blocks of 256 values; the sections below give the code layouts):
+//   Q4_K, 152 bytes: f32 d | f32 dmin | u8 sc[8] | u8 m[8] | codes[128]; rows in pairs, interleaved by block
+//   Q5_K, 184 bytes: f32 d | f32 dmin | u8 sc[8] | u8 m[8] | H0[16] H1[16] | codes[128]
+//   Q6_K, 212 bytes: f32 d | i8 sc[16] | H[64] | codes[128]
+// Activations (Q8_K, from quantize_q8_K): int8 quants [nt][k], then the permuted copy [nt][k], f32 d
+// [nt][k/256], and per 256 values 48 bytes of i16 sums (16 sums of 16 quants, then 8 sums of 32). The
+// kernels read the permuted copy (at xq + nt * k) and the sums.
+//
+// V8 (Node 20) keeps at most 16 vector registers: kernels that process more rows or tokens at once than
+// here spill, and fully unrolled loops get their loads hoisted and spill too.
 
 export const Q4K_BYTES: i32 = 152;
 export const Q5K_BYTES: i32 = 184;
@@ -54,20 +60,6 @@ export const Q6K_BYTES: i32 = 212;
 /** High nibbles of 16 bytes (a 16-bit shift, then the mask). */
 @inline function hi4(w: v128): v128 {
   return v128.and(i16x8.shr_u(w, 4), i8x16.splat(15));
-}
-
-/** i16 lane j of s in all lanes. */
-@inline function splat16(s: v128, j: i32): v128 {
-  switch (j) {
-    case 0: return i8x16.shuffle(s, s, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1, 0, 1);
-    case 1: return i8x16.shuffle(s, s, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3, 2, 3);
-    case 2: return i8x16.shuffle(s, s, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5, 4, 5);
-    case 3: return i8x16.shuffle(s, s, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7, 6, 7);
-    case 4: return i8x16.shuffle(s, s, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9, 8, 9);
-    case 5: return i8x16.shuffle(s, s, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11, 10, 11);
-    case 6: return i8x16.shuffle(s, s, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13, 12, 13);
-    default: return i8x16.shuffle(s, s, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15, 14, 15);
-  }
 }
 
 /** hsum_float_8: ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)). */
