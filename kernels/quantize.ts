@@ -160,47 +160,86 @@ export function quantize_q8_K(x: usize, n: i32, qs: usize, d: usize, sums: usize
     const amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
     if (amax == 0) {
       store<f32>(d + (<usize>b << 2), 0);
-      for (let i = 0; i < 256; i += 16) v128.store(qb + <usize>i, i32x4.splat(0));
+      for (let i = 0; i < 256; i += 16) {
+        v128.store(qb + <usize>i, i32x4.splat(0));
+        v128.store(qb + <usize>n + <usize>i, i32x4.splat(0));
+      }
       for (let i = 0; i < 48; i += 16) v128.store(sb + <usize>i, i32x4.splat(0));
       continue;
     }
     // The reference keeps the first value whose magnitude is the largest (its sign decides d's sign).
+    const av = f32x4.splat(amax);
     let j = 0;
-    while (j < 255 && abs<f32>(load<f32>(xb + (<usize>j << 2))) != amax) j++;
-    const mx = load<f32>(xb + (<usize>j << 2));
+    while (j < 252 && !v128.any_true(f32x4.eq(v128.and(v128.load(xb + (<usize>j << 2)), signMask), av))) j += 4;
+    j += ctz(i32x4.bitmask(f32x4.eq(v128.and(v128.load(xb + (<usize>j << 2)), signMask), av)) | 0x10);
+    const mx = load<f32>(xb + (<usize>min(j, 255) << 2));
     const iscale: f32 = <f32>-127.0 / mx;
     store<f32>(d + (<usize>b << 2), <f32>1.0 / iscale);
+    // nearest_int as the reference computes it: add 1.5 * 2^23 (rounding half to even) and read the low
+    // bits; |iscale * x| <= 127 here, and the saturating narrows give min(127, q).
     const iv = f32x4.splat(iscale);
-    const top = i32x4.splat(127);
+    const magic = f32x4.splat(12582912.0), bias = i32x4.splat(0x4b400000);
     for (let i = 0; i < 256; i += 16) {
       const p = xb + (<usize>i << 2);
-      const a0 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(iv, v128.load(p)))), top);
-      const a1 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(iv, v128.load(p, 16)))), top);
-      const a2 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(iv, v128.load(p, 32)))), top);
-      const a3 = i32x4.min_s(i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(iv, v128.load(p, 48)))), top);
-      const s01 = i16x8.narrow_i32x4_s(a0, a1), s23 = i16x8.narrow_i32x4_s(a2, a3);
-      v128.store(qb + <usize>i, i8x16.narrow_i16x8_s(s01, s23));
-      // Sum of these 16 quants.
-      const s = i32x4.add(i32x4.add(a0, a1), i32x4.add(a2, a3));
-      const t = i32x4.extract_lane(s, 0) + i32x4.extract_lane(s, 1) + i32x4.extract_lane(s, 2) + i32x4.extract_lane(s, 3);
-      store<i16>(sb + (<usize>i >> 3), <i16>t);
+      const a0 = i32x4.sub(f32x4.add(f32x4.mul(iv, v128.load(p)), magic), bias);
+      const a1 = i32x4.sub(f32x4.add(f32x4.mul(iv, v128.load(p, 16)), magic), bias);
+      const a2 = i32x4.sub(f32x4.add(f32x4.mul(iv, v128.load(p, 32)), magic), bias);
+      const a3 = i32x4.sub(f32x4.add(f32x4.mul(iv, v128.load(p, 48)), magic), bias);
+      v128.store(qb + <usize>i, i8x16.narrow_i16x8_s(i16x8.narrow_i32x4_s(a0, a1), i16x8.narrow_i32x4_s(a2, a3)));
     }
-    for (let g = 0; g < 8; g++) {
-      store<i16>(sb + 32 + (<usize>g << 1), <i16>(<i32>load<i16>(sb + (<usize>g << 2)) + <i32>load<i16>(sb + (<usize>g << 2) + 2)));
+    // Sums of 16 (vector g's bytes), by a tree of pairwise sums; then sums of 32.
+    let h0 = i16x8.splat(0), h1 = h0;
+    for (let half = 0; half < 2; half++) {
+      const q = qb + (<usize>half << 7);
+      const f0 = pairs16(i16x8.extadd_pairwise_i8x16_s(v128.load(q)), i16x8.extadd_pairwise_i8x16_s(v128.load(q, 16)));
+      const f1 = pairs16(i16x8.extadd_pairwise_i8x16_s(v128.load(q, 32)), i16x8.extadd_pairwise_i8x16_s(v128.load(q, 48)));
+      const f2 = pairs16(i16x8.extadd_pairwise_i8x16_s(v128.load(q, 64)), i16x8.extadd_pairwise_i8x16_s(v128.load(q, 80)));
+      const f3 = pairs16(i16x8.extadd_pairwise_i8x16_s(v128.load(q, 96)), i16x8.extadd_pairwise_i8x16_s(v128.load(q, 112)));
+      const h = pairs16(pairs16(f0, f1), pairs16(f2, f3));
+      if (half == 0) h0 = h;
+      else h1 = h;
     }
-    // The permuted copy: the 2-byte unit v of sub-block j goes to vector v, lane j.
+    v128.store(sb, h0);
+    v128.store(sb, h1, 16);
+    v128.store(sb, pairs16(h0, h1), 32);
+    // The permuted copy: the 2-byte unit v of sub-block j goes to vector v, lane j. Vectors 0..7 are the
+    // transposed first halves of the sub-blocks (i16 units 0..7 of each), 8..15 the second halves.
     const pb = qb + <usize>n;
-    for (let v = 0; v < 16; v++) {
-      const src = qb + (<usize>v << 1);
-      let u = v128.load16_lane(src, i16x8.splat(0), 0);
-      u = v128.load16_lane(src + 32, u, 1);
-      u = v128.load16_lane(src + 64, u, 2);
-      u = v128.load16_lane(src + 96, u, 3);
-      u = v128.load16_lane(src + 128, u, 4);
-      u = v128.load16_lane(src + 160, u, 5);
-      u = v128.load16_lane(src + 192, u, 6);
-      u = v128.load16_lane(src + 224, u, 7);
-      v128.store(pb + (<usize>v << 4), u);
-    }
+    transpose8x16(qb, pb);
+    transpose8x16(qb + 16, pb + 128);
   }
+}
+
+/** [a0+a1, a2+a3, a4+a5, a6+a7, b0+b1, b2+b3, b4+b5, b6+b7] (i16 lanes). */
+@inline function pairs16(a: v128, b: v128): v128 {
+  return i16x8.add(
+    i8x16.shuffle(a, b, 0, 1, 4, 5, 8, 9, 12, 13, 16, 17, 20, 21, 24, 25, 28, 29),
+    i8x16.shuffle(a, b, 2, 3, 6, 7, 10, 11, 14, 15, 18, 19, 22, 23, 26, 27, 30, 31),
+  );
+}
+
+/** Transposes the 8x8 i16 matrix whose rows are the vectors at src + 32r into the vectors at dst + 16c. */
+@inline function transpose8x16(src: usize, dst: usize): void {
+  const r0 = v128.load(src), r1 = v128.load(src, 32), r2 = v128.load(src, 64), r3 = v128.load(src, 96);
+  const r4 = v128.load(src, 128), r5 = v128.load(src, 160), r6 = v128.load(src, 192), r7 = v128.load(src, 224);
+  const s0 = i8x16.shuffle(r0, r1, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+  const s1 = i8x16.shuffle(r0, r1, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+  const s2 = i8x16.shuffle(r2, r3, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+  const s3 = i8x16.shuffle(r2, r3, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+  const s4 = i8x16.shuffle(r4, r5, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+  const s5 = i8x16.shuffle(r4, r5, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+  const s6 = i8x16.shuffle(r6, r7, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+  const s7 = i8x16.shuffle(r6, r7, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31);
+  const t0 = i32x4.shuffle(s0, s2, 0, 4, 1, 5), t1 = i32x4.shuffle(s0, s2, 2, 6, 3, 7);
+  const t2 = i32x4.shuffle(s1, s3, 0, 4, 1, 5), t3 = i32x4.shuffle(s1, s3, 2, 6, 3, 7);
+  const t4 = i32x4.shuffle(s4, s6, 0, 4, 1, 5), t5 = i32x4.shuffle(s4, s6, 2, 6, 3, 7);
+  const t6 = i32x4.shuffle(s5, s7, 0, 4, 1, 5), t7 = i32x4.shuffle(s5, s7, 2, 6, 3, 7);
+  v128.store(dst, i64x2.shuffle(t0, t4, 0, 2));
+  v128.store(dst, i64x2.shuffle(t0, t4, 1, 3), 16);
+  v128.store(dst, i64x2.shuffle(t1, t5, 0, 2), 32);
+  v128.store(dst, i64x2.shuffle(t1, t5, 1, 3), 48);
+  v128.store(dst, i64x2.shuffle(t2, t6, 0, 2), 64);
+  v128.store(dst, i64x2.shuffle(t2, t6, 1, 3), 80);
+  v128.store(dst, i64x2.shuffle(t3, t7, 0, 2), 96);
+  v128.store(dst, i64x2.shuffle(t3, t7, 1, 3), 112);
 }

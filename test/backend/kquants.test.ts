@@ -273,7 +273,11 @@ describe('K-quant kernels match llama.cpp bit for bit', () => {
       const { mem, k } = instance(build);
       const n = 4 * 256;
       const x = activations(4, 256, 3);
-      x[300] = -x[7]!; // a tie in magnitude between signs is decided by the first
+      // Ties in magnitude between signs are decided by the first (d = -mx/127): d > 0 in block 1, d < 0 in block 2.
+      x[260] = -60;
+      x[300] = 60;
+      x[600] = 70;
+      x[700] = -70;
       const xp = mem.allocBytes(n * 4), q = mem.allocBytes(2 * n), d = mem.allocBytes(16), s = mem.allocBytes(4 * 48);
       mem.f32(xp, n).set(x);
       k.quantize_q8_K(xp, n, q, d, s);
