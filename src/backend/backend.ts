@@ -38,6 +38,17 @@ export interface MatmulOp {
   readonly nt: number;
 }
 
+/** One sequence's part of an attention step (see Backend.attention). */
+export interface AttentionJob {
+  readonly o: Tensor;
+  readonly q: Tensor;
+  readonly kCache: Tensor;
+  readonly vCache: Tensor;
+  readonly nt: number;
+  readonly pos0: number;
+  readonly cap: number;
+}
+
 export interface Backend {
   readonly name: string;
 
@@ -68,6 +79,8 @@ export interface Backend {
    * slot p % cap) holding nKv heads per position; window > 0 limits each query to its last `window` keys.
    */
   attention(o: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, nt: number, pos0: number, nHead: number, nKv: number, headDim: number, cap: number, window: number, scale: number): void;
+  /** Several sequences' attention with the same head layout, in one dispatch. */
+  attentions(jobs: readonly AttentionJob[], nHead: number, nKv: number, headDim: number, window: number, scale: number): void;
   /** Copies n values. */
   copy(dst: Tensor, src: Tensor, n: number): void;
   /** y = a + b over n values. */

@@ -7,7 +7,7 @@
 //
 // Norm weights come from GGUF with the zero-centred (1 + w) gain already baked in, as llama.cpp's
 // converter writes them, so every norm here is a plain RMSNorm.
-import { slice, type Backend, type MatmulOp, type Tensor } from '../backend/backend.js';
+import { slice, type AttentionJob, type Backend, type MatmulOp, type Tensor } from '../backend/backend.js';
 import { dequantizeRow } from '../gguf/quant/index.js';
 import { bytesFor } from '../gguf/ggml-types.js';
 import type { GGUFFile } from '../gguf/reader.js';
@@ -25,6 +25,21 @@ export interface ForwardOptions {
    * "ffn_out-3", ...) so that a run can be compared with llama.cpp's eval callback tensor by tensor.
    */
   readonly trace?: (name: string, values: Float32Array) => void;
+}
+
+/** One sequence's new tokens in a multi-sequence pass. */
+export interface BatchItem {
+  readonly tokens: readonly number[];
+  readonly seq: SequenceKV;
+  readonly logits: 'last' | 'all' | 'none';
+}
+
+interface Segment {
+  readonly seq: SequenceKV;
+  readonly pos0: number;
+  /** First row of this sequence's tokens in the pass. */
+  readonly offset: number;
+  readonly nt: number;
 }
 
 export class Step35Model {
@@ -52,52 +67,87 @@ export class Step35Model {
   forward(tokens: readonly number[], seq: SequenceKV, opts: ForwardOptions = {}): Float32Array {
     const mode = opts.logits ?? 'last';
     const V = this.config.nVocab;
-    for (const id of tokens) if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`token id ${id} is outside the vocabulary (0..${V - 1})`);
-    if (seq.length + tokens.length > seq.maxLength)
-      throw new RangeError(`${tokens.length} more tokens do not fit: the sequence holds ${seq.length} of at most ${seq.maxLength}`);
     this.trace = opts.trace;
     // The usual cases, one batch: its logits come back as they are, without a second copy.
-    if (tokens.length <= this.maxBatch) return this.forwardBatch(tokens, seq, mode);
+    if (tokens.length <= this.maxBatch) return this.forwardMany([{ tokens, seq, logits: mode }])[0]!;
+    this.check(tokens, seq);
     const out = new Float32Array(mode === 'all' ? tokens.length * V : mode === 'last' ? V : 0);
     for (let start = 0; start < tokens.length; start += this.maxBatch) {
       const chunk = tokens.slice(start, start + this.maxBatch);
       const isLastChunk = start + chunk.length === tokens.length;
-      const logits = this.forwardBatch(chunk, seq, mode === 'all' ? 'all' : mode === 'last' && isLastChunk ? 'last' : 'none');
+      const logits = this.forwardMany([{ tokens: chunk, seq, logits: mode === 'all' ? 'all' : mode === 'last' && isLastChunk ? 'last' : 'none' }])[0]!;
       if (mode === 'all') out.set(logits, start * V);
       else if (mode === 'last' && isLastChunk) out.set(logits);
     }
     return out;
   }
 
-  private forwardBatch(tokens: readonly number[], seq: SequenceKV, mode: 'last' | 'all' | 'none'): Float32Array {
+  /**
+   * Runs several sequences' new tokens in one pass (continuous batching): every weight is read once for all
+   * of them, while each sequence attends over its own cache. The tokens of all items together must fit
+   * maxBatch. Returns each item's logits like forward().
+   */
+  forwardMany(items: readonly BatchItem[]): Float32Array[] {
     const { config: cfg, backend: B, weights: W } = this;
-    const nt = tokens.length;
     const E = cfg.nEmbd;
-    const pos0 = seq.length;
+    const V = cfg.nVocab;
+    const nt = items.reduce((a, it) => a + it.tokens.length, 0);
+    if (nt > this.maxBatch) throw new RangeError(`${nt} tokens in one pass exceed the batch size ${this.maxBatch}`);
+    const seqs = new Set<SequenceKV>();
+    const segments: Segment[] = [];
+    let offset = 0;
+    for (const it of items) {
+      this.check(it.tokens, it.seq);
+      if (seqs.has(it.seq)) throw new Error('a sequence may appear only once in a batch');
+      seqs.add(it.seq);
+      segments.push({ seq: it.seq, pos0: it.seq.length, offset, nt: it.tokens.length });
+      offset += it.tokens.length;
+    }
     this.ropeCache.clear();
     // The residual stream lives across layers; everything else is scratch reused layer by layer.
     this.hidden ??= B.alloc(this.maxBatch * E);
     const h = slice(this.hidden, 0, nt * E);
-    this.embed(tokens, B.view(h));
+    this.embed(items.flatMap((it) => it.tokens), B.view(h));
 
     for (let il = 0; il < cfg.nLayer; il++) {
       B.resetTemp();
       const L = cfg.layers[il]!;
       const lw = W.layers[il]!;
-      this.attentionBlock(h, L, lw, seq, il, nt, pos0);
+      this.attentionBlock(h, L, lw, segments, il, nt);
       this.ffnBlock(h, L, lw, nt);
     }
-    seq.length = pos0 + nt;
+    for (const sg of segments) sg.seq.length = sg.pos0 + sg.nt;
 
-    if (mode === 'none') return new Float32Array(0);
+    // Logits only for the rows asked for: gathered, normed and projected together.
+    const rows: number[] = [];
+    items.forEach((it, i) => {
+      const sg = segments[i]!;
+      if (it.logits === 'all') for (let t = 0; t < sg.nt; t++) rows.push(sg.offset + t);
+      else if (it.logits === 'last' && sg.nt > 0) rows.push(sg.offset + sg.nt - 1);
+    });
+    if (rows.length === 0) return items.map(() => new Float32Array(0));
     B.resetTemp();
-    const rows = mode === 'all' ? nt : 1;
-    const last = mode === 'all' ? h : slice(h, (nt - 1) * E, E);
-    const normed = B.temp(rows * E);
-    B.rmsNorm(normed, last, W.outputNorm, rows, E, cfg.rmsEps);
-    const logits = B.temp(rows * cfg.nVocab);
-    B.matmul(logits, W.output, normed, rows);
-    return B.view(logits).slice();
+    const picked = B.temp(rows.length * E);
+    rows.forEach((r, i) => B.copy(slice(picked, i * E, E), slice(h, r * E, E), E));
+    const normed = B.temp(rows.length * E);
+    B.rmsNorm(normed, picked, W.outputNorm, rows.length, E, cfg.rmsEps);
+    const logits = B.temp(rows.length * V);
+    B.matmul(logits, W.output, normed, rows.length);
+    const all = B.view(logits);
+    let next = 0;
+    return items.map((it, i) => {
+      const n = it.logits === 'all' ? segments[i]!.nt : it.logits === 'last' && segments[i]!.nt > 0 ? 1 : 0;
+      const out = all.slice(next * V, (next + n) * V);
+      next += n;
+      return out;
+    });
+  }
+
+  private check(tokens: readonly number[], seq: SequenceKV): void {
+    const V = this.config.nVocab;
+    for (const id of tokens) if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`token id ${id} is outside the vocabulary (0..${V - 1})`);
+    if (seq.length + tokens.length > seq.maxLength)
+      throw new RangeError(`${tokens.length} more tokens do not fit: the sequence holds ${seq.length} of at most ${seq.maxLength}`);
   }
 
   /** RoPE angles for this batch's positions; layers of the same kind share one table. */
@@ -127,7 +177,7 @@ export class Step35Model {
   }
 
   /** h += W_o · (sigmoid(W_g a) ⊙ softmax(q kᵀ/√d) v), a = RMSNorm(h). */
-  private attentionBlock(h: Tensor, L: LayerConfig, lw: LayerWeights, seq: SequenceKV, il: number, nt: number, pos0: number): void {
+  private attentionBlock(h: Tensor, L: LayerConfig, lw: LayerWeights, segments: readonly Segment[], il: number, nt: number): void {
     const { config: cfg, backend: B } = this;
     const E = cfg.nEmbd;
     const hd = cfg.headDimK;
@@ -151,31 +201,39 @@ export class Step35Model {
 
     this.t('Qcur_normed', L.index, q, nt * L.nHead * hd);
     this.t('Kcur_normed', L.index, k, nt * L.nHeadKv * hd);
-    const cs = this.ropeFor(L, pos0, nt);
     const neox = cfg.ropeMode === 'neox';
-    B.rope(q, nt, L.nHead, hd, L.nRot, neox, cs);
-    B.rope(k, nt, L.nHeadKv, hd, L.nRot, neox, cs);
-    this.t('Qcur_pos', L.index, q, nt * L.nHead * hd);
-    this.t('Kcur_pos', L.index, k, nt * L.nHeadKv * hd);
-
-    const kv = seq.layers[il]!;
+    const qRow = L.nHead * hd;
     const kRow = L.nHeadKv * hd;
     const vRow = L.nHeadKv * cfg.headDimV;
-    // New positions go to consecutive slots of the ring: one copy, or two where it wraps.
-    for (let t = 0; t < nt; ) {
-      const slot = (pos0 + t) % kv.capacity;
-      const run = Math.min(nt - t, kv.capacity - slot);
-      B.copy(slice(kv.k, slot * kRow, run * kRow), slice(k, t * kRow, run * kRow), run * kRow);
-      B.copy(slice(kv.v, slot * vRow, run * vRow), slice(v, t * vRow, run * vRow), run * vRow);
-      t += run;
-    }
-    const o = B.temp(nt * L.nHead * cfg.headDimV);
+    const oRow = L.nHead * cfg.headDimV;
+    const o = B.temp(nt * oRow);
     const window = L.sliding ? cfg.slidingWindow : 0;
-    B.attention(o, q, kv.k, kv.v, nt, pos0, L.nHead, L.nHeadKv, hd, kv.capacity, window, 1 / Math.sqrt(hd));
+    const jobs: AttentionJob[] = [];
+    for (const sg of segments) {
+      // Each sequence rotates by its own positions and writes its own cache.
+      const cs = this.ropeFor(L, sg.pos0, sg.nt);
+      const qs = slice(q, sg.offset * qRow, sg.nt * qRow);
+      const ks = slice(k, sg.offset * kRow, sg.nt * kRow);
+      B.rope(qs, sg.nt, L.nHead, hd, L.nRot, neox, cs);
+      B.rope(ks, sg.nt, L.nHeadKv, hd, L.nRot, neox, cs);
+      const kv = sg.seq.layers[il]!;
+      // New positions go to consecutive slots of the ring: one copy, or two where it wraps.
+      for (let t = 0; t < sg.nt; ) {
+        const slot = (sg.pos0 + t) % kv.capacity;
+        const run = Math.min(sg.nt - t, kv.capacity - slot);
+        B.copy(slice(kv.k, slot * kRow, run * kRow), slice(ks, t * kRow, run * kRow), run * kRow);
+        B.copy(slice(kv.v, slot * vRow, run * vRow), slice(v, (sg.offset + t) * vRow, run * vRow), run * vRow);
+        t += run;
+      }
+      jobs.push({ o: slice(o, sg.offset * oRow, sg.nt * oRow), q: qs, kCache: kv.k, vCache: kv.v, nt: sg.nt, pos0: sg.pos0, cap: kv.capacity });
+    }
+    this.t('Qcur_pos', L.index, q, nt * qRow);
+    this.t('Kcur_pos', L.index, k, nt * kRow);
+    B.attentions(jobs, L.nHead, L.nHeadKv, hd, window, 1 / Math.sqrt(hd));
 
-    this.t('attn_out', L.index, o, nt * L.nHead * cfg.headDimV);
+    this.t('attn_out', L.index, o, nt * oRow);
     if (g) B.headGate(o, g, nt, L.nHead, cfg.headDimV);
-    if (g) this.t('attn_gated', L.index, o, nt * L.nHead * cfg.headDimV);
+    if (g) this.t('attn_gated', L.index, o, nt * oRow);
     const proj = B.temp(nt * E);
     B.matmul(proj, aw.o, o, nt);
     this.t('attn_proj', L.index, proj, nt * E);

@@ -91,6 +91,33 @@ describe('batching and the sliding ring buffer', () => {
     assert.deepEqual(run(7), all);
   });
 
+  test('several sequences in one pass give the same logits as each alone', () => {
+    const lm = loadModel(tiny, { maxBatch: 64 });
+    try {
+      const cfg = lm.model.config;
+      const prompts = [[30, 31, 32, 33, 34], [900, 901], [1500, 1501, 1502, 1503, 1504, 1505, 1506, 1507, 1508, 1509, 1510, 1511, 1512, 1513, 1514, 1515, 1516, 1517, 1518, 1519]];
+      const alone = prompts.map((p) => {
+        const kv = new KvCache(lm.model.backend, cfg, 64, 64);
+        const first = lm.model.forward(p, kv, { logits: 'all' });
+        const next = lm.model.forward([7], kv);
+        return [first, next];
+      });
+      const kvs = prompts.map(() => new KvCache(lm.model.backend, cfg, 64, 64));
+      const first = lm.model.forwardMany(prompts.map((p, i) => ({ tokens: p, seq: kvs[i]!, logits: 'all' as const })));
+      // Then a decode step for all three at once (different positions), one of them with no logits wanted.
+      const next = lm.model.forwardMany(prompts.map((_, i) => ({ tokens: [7], seq: kvs[i]!, logits: i === 1 ? 'none' as const : 'last' as const })));
+      prompts.forEach((_, i) => {
+        assert.deepEqual(first[i], alone[i]![0]);
+        if (i !== 1) assert.deepEqual(next[i], alone[i]![1]);
+        else assert.equal(next[i]!.length, 0);
+      });
+      assert.throws(() => lm.model.forwardMany([{ tokens: [1], seq: kvs[0]!, logits: 'last' }, { tokens: [2], seq: kvs[0]!, logits: 'last' }]), /only once/);
+      assert.throws(() => lm.model.forwardMany([{ tokens: new Array(65).fill(5), seq: kvs[0]!, logits: 'last' }]), /exceed the batch size/);
+    } finally {
+      lm.close();
+    }
+  });
+
   test('sliding layers keep window + batch positions whatever the context size', () => {
     const lm = loadModel(tiny);
     try {

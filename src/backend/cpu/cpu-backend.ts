@@ -4,7 +4,7 @@
 // multiplied with activations quantized to Q8_0 exactly as llama.cpp's CPU backend quantizes them; other
 // types are dequantized to f32 and their activations rounded the way llama.cpp rounds them for that type.
 import { bytesFor, typeName } from '../../gguf/ggml-types.js';
-import type { Backend, MatmulOp, Matrix, MatrixSource, Tensor } from '../backend.js';
+import type { AttentionJob, Backend, MatmulOp, Matrix, MatrixSource, Tensor } from '../backend.js';
 import { scalarSilu, sigmoid } from '../ggml-math.js';
 import { availableParallelism } from 'node:os';
 import { formatFor, type ActivationKind, type CpuMatrix, type PreparedActivation } from './formats/index.js';
@@ -254,15 +254,20 @@ export class CpuBackend implements Backend {
   }
 
   attention(o: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, nt: number, pos0: number, nHead: number, nKv: number, headDim: number, cap: number, window: number, scale: number): void {
-    const maxKeys = window > 0 ? Math.min(window, pos0 + nt) : pos0 + nt;
+    this.attentions([{ o, q, kCache, vCache, nt, pos0, cap }], nHead, nKv, headDim, window, scale);
+  }
+
+  attentions(jobs: readonly AttentionJob[], nHead: number, nKv: number, headDim: number, window: number, scale: number): void {
+    let maxKeys = 0;
+    for (const j of jobs) maxKeys = Math.max(maxKeys, window > 0 ? Math.min(window, j.pos0 + j.nt) : j.pos0 + j.nt);
     this.ensureScratch((maxKeys + 32 + 64 + 16 * headDim) * 4);
-    this.getPool().run([{
-      kernel: 'attention',
-      args: [q.ptr, kCache.ptr, vCache.ptr, o.ptr, nt, pos0, nHead, nKv, headDim, cap, window, Math.fround(scale), 0, 0, 0],
-      rows: nt * nHead,
+    this.getPool().run(jobs.map((j) => ({
+      kernel: 'attention' as const,
+      args: [j.q.ptr, j.kCache.ptr, j.vCache.ptr, j.o.ptr, j.nt, j.pos0, nHead, nKv, headDim, j.cap, window, Math.fround(scale), 0, 0, 0],
+      rows: j.nt * nHead,
       r0Arg: 12,
       scratchArg: 14,
-    }]);
+    })));
   }
 
   copy(dst: Tensor, src: Tensor, n: number): void {
