@@ -139,8 +139,11 @@ export const kquantFormat: WeightFormat = {
     return { ptrs: [ptr], bytes: rows * rowBytes };
   },
   call(m, x, y, nt) {
+    if (m.type === GGMLType.Q4_K) {
+      const args = [m.ptrs[0]!, x.ptr, x.scales, x.sums, y, m.cols, 0, 0, nt, m.rows, q4kOrder(m.rows, m.expert), m.rows];
+      return { kernel: 'matmul_q4_K', args, rows: m.rows, r0Arg: 6 };
+    }
     const args = [m.ptrs[0]!, x.ptr, x.scales, x.sums, y, m.cols, 0, 0, nt, m.rows];
-    if (m.type === GGMLType.Q4_K) return { kernel: 'matmul_q4_K', args: [...args, q4kOrder(m.rows, m.expert), m.rows], rows: m.rows, r0Arg: 6 };
     return { kernel: m.type === GGMLType.Q5_K ? 'matmul_q5_K' : 'matmul_q6_K', args, rows: m.rows, r0Arg: 6 };
   },
 };
