@@ -72,6 +72,8 @@ async function send() {
     messages: conversation,
     stream: true,
     stream_options: { include_usage: true },
+    // Whatever the server's default, this page reads the reasoning from its own field.
+    reasoning_format: 'reasoning_content',
   };
   try {
     await streamChat(body, apiKeyInput.value, controller.signal, (chunk) => {
