@@ -67,6 +67,7 @@ async function send() {
   /** @type {any} */ let timings;
   /** @type {any} */ let usage;
   let finishReason = '';
+  /** @type {string[]} */ const notes = [];
   const body = {
     ...(modelSelect.value ? { model: modelSelect.value } : {}),
     messages: conversation,
@@ -79,6 +80,8 @@ async function send() {
     await streamChat(body, apiKeyInput.value, controller.signal, (chunk) => {
       if (chunk.usage) usage = chunk.usage;
       if (chunk.timings) timings = chunk.timings;
+      // What the server decided on its own (max_tokens clamped, reasoning budget, repetition guard).
+      if (Array.isArray(chunk.stepflash?.notes)) notes.push(...chunk.stepflash.notes);
       const choice = chunk.choices?.[0];
       if (!choice) return;
       const delta = choice.delta ?? {};
@@ -101,8 +104,8 @@ async function send() {
       }
       if (choice.finish_reason) finishReason = choice.finish_reason;
     });
-    const note = finishReason && finishReason !== 'stop' && finishReason !== 'tool_calls' ? `finished: ${finishReason}` : '';
-    view.finish(formatStats(timings, usage), note);
+    if (finishReason === 'length') notes.unshift('finished: length');
+    view.finish(formatStats(timings, usage), notes.join('; '));
   } catch (e) {
     if (controller.signal.aborted) view.stopped();
     else view.error(e instanceof ApiError ? e.message : `Request failed: ${/** @type {Error} */ (e).message}`);
