@@ -4,11 +4,13 @@
 // docs/server-openai.md.
 import type { Route } from '../../http/route.js';
 import { chatCompletionsRoute } from './chat-route.js';
+import { completionsRoute } from './completions-route.js';
+import { modelsRoutes } from './models-route.js';
 import { resolveOptions, type OpenAIRouteOptions } from './options.js';
 
 export type { OpenAIRouteOptions, ReasoningField } from './options.js';
 
 export function openaiRoutes(options: OpenAIRouteOptions = {}): Route[] {
   const opts = resolveOptions(options);
-  return [chatCompletionsRoute(opts)];
+  return [chatCompletionsRoute(opts), completionsRoute(opts), ...modelsRoutes(opts)];
 }
