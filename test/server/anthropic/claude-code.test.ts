@@ -141,7 +141,7 @@ test('turn 2: thinking with a foreign signature, tool_use, tool_result with cach
 
 test('server tools (web search) are ignored with a note; count_tokens takes the same body', async () => {
   reply = { content: ['ok'] };
-  const body = { ...claudeCodeBody(turn1), stream: false, tools: [...TOOLS, { type: 'web_search_20250305', name: 'web_search', max_uses: 5 }] };
+  const body: Record<string, unknown> = { ...claudeCodeBody(turn1), stream: false, tools: [...TOOLS, { type: 'web_search_20250305', name: 'web_search', max_uses: 5 }] };
   const res = await fetch(`${server.url}/v1/messages?beta=true`, { method: 'POST', headers: { 'content-type': 'application/json', ...HEADERS }, body: JSON.stringify(body) });
   assert.equal(res.status, 200);
   const msg = await res.json();
