@@ -1,0 +1,299 @@
+// Continuous batching. Up to `parallel` requests hold a slot each (its own KV cache); every step runs ONE
+// forward pass carrying one token for each decoding slot plus chunks of the prompts being prefilled, within
+// a token budget, so a long prompt is spread over several steps instead of stalling everyone. Between steps
+// the loop yields to the event loop (a forward pass is synchronous), which is when HTTP I/O, new requests,
+// aborts and /health get to run; new requests join at the next step, and a request whose signal aborted is
+// dropped (its slot freed) before the next step starts. Requests beyond the slots wait in a bounded queue.
+//
+// A new request takes the free slot whose cache shares the longest prefix with its prompt, so a
+// conversation's next turn (or a repeated system prompt) evaluates only what is new.
+import { ChatError } from '../chat-service.js';
+import { yieldToEventLoop } from '../../engine/session.js';
+import type { EngineBatchItem, EngineModel } from './model-port.js';
+import { Slot, type SchedulerJob } from './slot.js';
+
+export interface SchedulerOptions {
+  /** Sequences decoded together (slots). */
+  readonly parallel: number;
+  /** Requests that may wait for a slot; one more is refused with ChatError 'overloaded'. */
+  readonly queueSize: number;
+  /** Positions each slot's cache holds. */
+  readonly contextSize: number;
+  /** Most tokens per forward pass (decode tokens plus prompt chunks). Default: the model's maxBatch. */
+  readonly stepTokens?: number;
+  /** A step running longer than this, or pending work with no step finished for this long, is a wedged engine. */
+  readonly stallMs?: number;
+  /** Called after every step (for metrics). */
+  readonly onStep?: (info: StepInfo) => void;
+}
+
+export interface StepInfo {
+  readonly ms: number;
+  readonly tokens: number;
+  readonly sequences: number;
+  readonly promptTokens: number;
+}
+
+export interface SchedulerStats {
+  readonly parallel: number;
+  readonly activeSlots: number;
+  readonly queued: number;
+  readonly steps: number;
+}
+
+export class BatchScheduler {
+  readonly parallel: number;
+  readonly queueSize: number;
+  readonly stepTokens: number;
+  readonly stallMs: number;
+  private readonly slots: Slot[];
+  private readonly queue: SchedulerJob[] = [];
+  private order = 0;
+  private steps = 0;
+  private loopRunning = false;
+  private closed = false;
+  private wakeLoop: (() => void) | null = null;
+  /** When the running forward pass started (null between passes). */
+  private stepStartedAt: number | null = null;
+  /** Last time the loop made progress (finished a step, or found work after being idle). */
+  private lastProgress = performance.now();
+  private loopDone: Promise<void> = Promise.resolve();
+
+  constructor(private readonly model: EngineModel, private readonly opts: SchedulerOptions) {
+    const { parallel, queueSize, contextSize } = opts;
+    if (!Number.isInteger(parallel) || parallel < 1) throw new RangeError(`parallel must be a positive integer, got ${parallel}`);
+    if (!Number.isInteger(queueSize) || queueSize < 0) throw new RangeError(`queueSize must be a non-negative integer, got ${queueSize}`);
+    if (!Number.isInteger(contextSize) || contextSize < 2) throw new RangeError(`contextSize must be an integer >= 2, got ${contextSize}`);
+    this.stepTokens = opts.stepTokens ?? model.maxBatch;
+    if (!Number.isInteger(this.stepTokens) || this.stepTokens < 1 || this.stepTokens > model.maxBatch)
+      throw new RangeError(`stepTokens must be an integer in 1..${model.maxBatch} (the model's batch size), got ${this.stepTokens}`);
+    if (parallel > this.stepTokens)
+      throw new RangeError(`parallel (${parallel}) cannot exceed the tokens of one step (${this.stepTokens}): every slot decodes one token per step`);
+    this.parallel = parallel;
+    this.queueSize = queueSize;
+    this.stallMs = opts.stallMs ?? 120_000;
+    this.slots = Array.from({ length: parallel }, (_, i) => new Slot(i, model, contextSize));
+  }
+
+  get stats(): SchedulerStats {
+    return { parallel: this.parallel, activeSlots: this.slots.filter((s) => s.busy).length, queued: this.queue.length, steps: this.steps };
+  }
+
+  /** Whether submit() would take another job now. */
+  canAccept(): boolean {
+    const free = this.slots.filter((s) => !s.busy).length;
+    return !this.closed && this.queue.length < this.queueSize + free;
+  }
+
+  /** The error for a job that cannot be taken. */
+  refuse(): never {
+    if (this.closed) throw new ChatError('overloaded', 'the server is shutting down');
+    throw new ChatError('overloaded', `the server is busy: all ${this.parallel} slots are generating and ${this.queue.length} requests are waiting; retry later`);
+  }
+
+  /** Queues a job; throws ChatError 'overloaded' when the wait queue is full. */
+  submit(job: SchedulerJob): void {
+    if (!this.canAccept()) this.refuse();
+    if (job.prompt.length === 0) throw new ChatError('invalid_request', 'the prompt is empty');
+    if (job.signal.aborted) {
+      job.cancelled();
+      return;
+    }
+    this.queue.push(job);
+    // A request that gives up while waiting leaves the queue at once, making room for another.
+    job.signal.addEventListener(
+      'abort',
+      () => {
+        const i = this.queue.indexOf(job);
+        if (i >= 0) {
+          this.queue.splice(i, 1);
+          job.cancelled();
+        }
+        this.kick();
+      },
+      { once: true },
+    );
+    this.kick();
+  }
+
+  /**
+   * Not ok when the engine is wedged: a forward pass has been running longer than stallMs, or work is
+   * pending and no step has finished for that long. (A synchronous pass blocks the event loop, so while one
+   * runs /health cannot answer at all; an asynchronous backend's stalled pass is caught here.)
+   */
+  health(): { ok: boolean; detail: string } {
+    if (this.closed) return { ok: false, detail: 'the engine is shut down' };
+    const now = performance.now();
+    const s = this.stats;
+    const secs = (ms: number) => (ms / 1000).toFixed(1);
+    if (this.stepStartedAt !== null && now - this.stepStartedAt > this.stallMs)
+      return { ok: false, detail: `engine wedged: a forward pass has been running for ${secs(now - this.stepStartedAt)} s (limit ${secs(this.stallMs)} s)` };
+    const pending = s.activeSlots + s.queued > 0;
+    if (pending && now - this.lastProgress > this.stallMs)
+      return { ok: false, detail: `engine wedged: ${s.activeSlots} active and ${s.queued} queued requests, but no step has finished for ${secs(now - this.lastProgress)} s` };
+    return { ok: true, detail: pending ? `${s.activeSlots}/${s.parallel} slots busy, ${s.queued} queued` : `idle, ${s.parallel} slots` };
+  }
+
+  /** Stops taking work, cancels what is queued and running, and waits for the loop to finish its step. */
+  async close(): Promise<void> {
+    if (this.closed) return this.loopDone;
+    this.closed = true;
+    for (const job of this.queue.splice(0)) job.cancelled();
+    for (const slot of this.slots) {
+      if (slot.job) {
+        const job = slot.job;
+        slot.release();
+        job.cancelled();
+      }
+    }
+    this.kick();
+    await this.loopDone;
+  }
+
+  private kick(): void {
+    if (!this.loopRunning && !this.closed) {
+      this.loopRunning = true;
+      this.lastProgress = performance.now();
+      this.loopDone = this.loop().finally(() => (this.loopRunning = false));
+      return;
+    }
+    const w = this.wakeLoop;
+    this.wakeLoop = null;
+    w?.();
+  }
+
+  private async loop(): Promise<void> {
+    while (!this.closed) {
+      this.reap();
+      this.admit();
+      const batch = this.buildBatch();
+      if (batch.length === 0) {
+        if (this.queue.length === 0 && !this.slots.some((s) => s.busy)) {
+          await new Promise<void>((resolve) => (this.wakeLoop = resolve));
+          this.lastProgress = performance.now();
+        }
+        continue;
+      }
+      await this.runStep(batch);
+      await yieldToEventLoop();
+    }
+  }
+
+  /** Drops jobs whose signal aborted: their slots are free for the next step. */
+  private reap(): void {
+    for (const slot of this.slots) {
+      const job = slot.job;
+      if (job && job.signal.aborted) {
+        slot.release();
+        job.cancelled();
+      }
+    }
+  }
+
+  /** Moves waiting jobs into free slots, each to the slot whose cache shares the longest prefix with it. */
+  private admit(): void {
+    while (this.queue.length > 0) {
+      const free = this.slots.filter((s) => !s.busy);
+      if (free.length === 0) return;
+      const job = this.queue.shift()!;
+      let best = free[0]!;
+      let bestReuse = best.reusablePrefix(job.prompt);
+      for (const slot of free.slice(1)) {
+        const r = slot.reusablePrefix(job.prompt);
+        // Ties go to the least recently used slot, keeping fresher caches for the conversations they hold.
+        if (r > bestReuse || (r === bestReuse && slot.lastUsed < best.lastUsed)) {
+          best = slot;
+          bestReuse = r;
+        }
+      }
+      best.assign(job, bestReuse, ++this.order);
+      try {
+        job.started(bestReuse);
+      } catch (e) {
+        best.release();
+        job.failed(e);
+      }
+    }
+  }
+
+  /** One token per decoding slot, then prompt chunks (oldest request first) in what is left of the budget. */
+  private buildBatch(): { slot: Slot; item: EngineBatchItem }[] {
+    const out: { slot: Slot; item: EngineBatchItem }[] = [];
+    let budget = this.stepTokens;
+    for (const slot of this.slots) {
+      if (!slot.job || slot.prefilling || slot.pending.length === 0) continue;
+      if (slot.sequence.length + slot.pending.length > slot.sequence.maxLength) {
+        const job = slot.job;
+        slot.release();
+        job.failed(new Error('the sequence is full (the request should have ended at its token limit)'));
+        continue;
+      }
+      out.push({ slot, item: { tokens: slot.pending, seq: slot.sequence, logits: 'last' } });
+      budget -= slot.pending.length;
+    }
+    const prefilling = this.slots.filter((s) => s.job && s.prefilling).sort((a, b) => a.admittedAt - b.admittedAt);
+    for (const slot of prefilling) {
+      if (budget <= 0) break;
+      const n = Math.min(budget, slot.pending.length);
+      const last = n === slot.pending.length;
+      out.push({ slot, item: { tokens: slot.pending.slice(0, n), seq: slot.sequence, logits: last ? 'last' : 'none' } });
+      budget -= n;
+    }
+    return out;
+  }
+
+  private async runStep(batch: { slot: Slot; item: EngineBatchItem }[]): Promise<void> {
+    const t0 = performance.now();
+    this.stepStartedAt = t0;
+    let results: Float32Array[];
+    try {
+      const r = this.model.forwardMany(batch.map((b) => b.item));
+      results = r instanceof Promise ? await r : r;
+      if (results.length !== batch.length) throw new Error(`the model returned ${results.length} logits rows for ${batch.length} sequences`);
+    } catch (e) {
+      this.stepStartedAt = null;
+      this.lastProgress = performance.now();
+      for (const { slot } of batch) {
+        const job = slot.job;
+        slot.reset();
+        job?.failed(e);
+      }
+      return;
+    }
+    const ms = performance.now() - t0;
+    this.stepStartedAt = null;
+    this.steps++;
+    let tokens = 0;
+    let promptTokens = 0;
+    batch.forEach(({ slot, item }, i) => {
+      tokens += item.tokens.length;
+      if (slot.prefilling) promptTokens += item.tokens.length;
+      for (const t of item.tokens) slot.tokens.push(t);
+      const job = slot.job;
+      if (!job) return; // closed while the pass ran
+      if (item.logits === 'none') {
+        slot.pending = slot.pending.slice(item.tokens.length);
+        return;
+      }
+      slot.prefilling = false;
+      let next: number | null;
+      try {
+        next = job.signal.aborted ? null : job.next(results[i]!);
+      } catch (e) {
+        slot.release();
+        job.failed(e);
+        return;
+      }
+      if (job.signal.aborted && next === null) {
+        slot.release();
+        job.cancelled();
+      } else if (next === null) {
+        slot.release();
+      } else {
+        slot.pending = [next];
+      }
+    });
+    this.lastProgress = performance.now();
+    this.opts.onStep?.({ ms, tokens, sequences: batch.length, promptTokens });
+  }
+}
