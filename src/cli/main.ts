@@ -7,17 +7,19 @@ import { registerInspect } from './commands/inspect.js';
 import { registerLogits } from './commands/logits.js';
 import { registerMakeModel } from './commands/make-model.js';
 import { registerRun } from './commands/run.js';
+import { registerServe } from './commands/serve.js';
 import { registerTokenize } from './commands/tokenize.js';
 
 export function buildProgram(): Command {
   const program = new Command();
   program
     .name('stepflash')
-    .description('Step 3.5 Flash in TypeScript: run, inspect and make GGUF models on the CPU')
+    .description('Step 3.5 Flash in TypeScript: serve, run, inspect and make GGUF models on the CPU')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   registerRun(program);
+  registerServe(program);
   registerChat(program);
   registerInspect(program);
   registerTokenize(program);

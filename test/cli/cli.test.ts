@@ -30,7 +30,7 @@ after(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('stepflash CLI', () => {
   test('every command has --help', () => {
-    for (const c of ['run', 'chat', 'inspect', 'tokenize', 'logits', 'make-model', 'bench']) {
+    for (const c of ['serve', 'run', 'chat', 'inspect', 'tokenize', 'logits', 'make-model', 'bench']) {
       const r = cli([c, '--help']);
       assert.equal(r.code, 0, `${c}: ${r.err}`);
       assert.match(r.out, new RegExp(`Usage: stepflash ${c}`));
