@@ -196,12 +196,17 @@ export class BatchScheduler {
       const free = this.slots.filter((s) => !s.busy);
       if (free.length === 0) return;
       const job = this.queue.shift()!;
+      // A trivial common prefix (the BOS and `<|im_start|>` every chat prompt starts with) is not worth
+      // another conversation's cache: such requests, and ties, go to the least recently used slot.
+      const worthwhile = Math.min(32, Math.ceil(job.prompt.length / 2));
+      const score = (r: number) => (r >= worthwhile ? r : 0);
       let best = free[0]!;
       let bestReuse = best.reusablePrefix(job.prompt);
       for (const slot of free.slice(1)) {
         const r = slot.reusablePrefix(job.prompt);
-        // Ties go to the least recently used slot, keeping fresher caches for the conversations they hold.
-        if (r > bestReuse || (r === bestReuse && slot.lastUsed < best.lastUsed)) {
+        const a = score(r);
+        const b = score(bestReuse);
+        if (a > b || (a === b && slot.lastUsed < best.lastUsed)) {
           best = slot;
           bestReuse = r;
         }

@@ -6,7 +6,7 @@
 import { COMPLETE, DONE, Frame, NONE, PASS, PASS_ONLY, PUSH, STAY, type Outcome } from './frame.js';
 import type { ConstraintLimits } from './limits.js';
 import { LiteralFrame, LiteralSetFrame } from './literal.js';
-import type { NumberBounds, SchemaNode } from './schema.js';
+import { ANY_NODE as ANY, type NumberBounds, type SchemaNode } from './schema.js';
 import { isJsonWhitespace, utf8Start, xmlGuardStep } from './text.js';
 import { utf8Binary } from '../token-text.js';
 
@@ -520,23 +520,3 @@ class KeyAltFrame extends Frame {
     return out;
   }
 }
-
-/** The schema that admits anything (items and values the schema leaves open). */
-const ANY: SchemaNode = {
-  types: new Set(['object', 'array', 'string', 'number', 'integer', 'boolean', 'null']),
-  literals: null,
-  anyOf: null,
-  properties: new Map(),
-  required: new Set(),
-  additional: null,
-  minProperties: 0,
-  maxProperties: Infinity,
-  items: null,
-  minItems: 0,
-  maxItems: Infinity,
-  minLength: 0,
-  maxLength: Infinity,
-  bounds: null,
-};
-// An open object's values are open too.
-(ANY as { additional: SchemaNode | null }).additional = ANY;

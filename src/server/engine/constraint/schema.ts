@@ -68,11 +68,11 @@ export class SchemaCompiler {
 
   /** The "anything" schema. */
   static any(): SchemaNode {
-    return anyNode();
+    return ANY_NODE;
   }
 
   compile(schema: unknown, path: string, refDepth: number): SchemaNode {
-    if (schema === true || schema === undefined) return anyNode();
+    if (schema === true || schema === undefined) return ANY_NODE;
     if (schema === false) throw new SchemaError(`${path}: the schema \`false\` admits no value`);
     if (!isMapping(schema)) throw new SchemaError(`${path}: a schema must be an object or a boolean`);
     const cached = this.cache.get(schema);
@@ -159,13 +159,13 @@ export class SchemaCompiler {
         if (!props.has(r)) {
           if (schema.additionalProperties === false || (schema.additionalProperties === undefined && props.size > 0))
             throw new SchemaError(`${path}: required property ${JSON.stringify(r)} is not among the properties`);
-          props.set(r, anyNode());
+          props.set(r, ANY_NODE);
         }
       }
       node.required = new Set(schema.required as string[]);
     }
     const ap = schema.additionalProperties;
-    node.additional = ap === false ? null : ap === undefined ? (props.size > 0 ? null : anyNode()) : this.compile(ap, `${path}/additionalProperties`, refDepth);
+    node.additional = ap === false ? null : ap === undefined ? (props.size > 0 ? null : ANY_NODE) : this.compile(ap, `${path}/additionalProperties`, refDepth);
     node.minProperties = count(schema.minProperties, 0, path, 'minProperties');
     node.maxProperties = count(schema.maxProperties, Infinity, path, 'maxProperties');
     if (node.required.size > node.maxProperties) throw new SchemaError(`${path}: more required properties than maxProperties`);
@@ -228,7 +228,16 @@ export class SchemaCompiler {
   }
 }
 
+/** The schema that admits anything; its objects' values are open too. Shared, never modified. */
+export const ANY_NODE: SchemaNode = freshAny();
+(ANY_NODE as { additional: SchemaNode | null }).additional = ANY_NODE;
+
+/** A new node that admits anything, to be narrowed by the compiler. */
 function anyNode(): SchemaNode {
+  return { ...freshAny(), additional: ANY_NODE };
+}
+
+function freshAny(): SchemaNode {
   return {
     types: new Set(ALL_TYPES),
     literals: null,

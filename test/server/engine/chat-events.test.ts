@@ -1,0 +1,193 @@
+// What the ChatService emits, checked with the scripted model so the generated text is known: reasoning,
+// content and parallel tool calls as the right events, multi-byte characters split across tokens, stop
+// strings (content only), logprobs, the reasoning budget and the repetition guard, token limits, context
+// overflow, tool_choice none, raw completions, and invalid requests.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { ChatError } from '../../../src/server/chat-service.js';
+import type { ToolDefinition } from '../../../src/format/index.js';
+import { collect, req, run, scripted, summarize, tinyTokenizer } from './helpers.js';
+
+const tools: ToolDefinition[] = [
+  { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' }, days: { type: 'integer' } }, required: ['city'] } } },
+  { type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string' }, precise: { type: 'boolean' } } } } },
+];
+
+test('scripted reasoning, text and two parallel tool calls come out as the right events', async () => {
+  const reply =
+    'The user wants weather and time.\nI will call both.\n</think>\nChecking both now.\n' +
+    '<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n<parameter=days>\n3\n</parameter>\n</function>\n</tool_call>' +
+    '<tool_call>\n<function=get_time>\n<parameter=zone>\nCET\n</parameter>\n<parameter=precise>\ntrue\n</parameter>\n</function>\n</tool_call>';
+  const { service, model } = scripted(() => reply);
+  const s = await run(service, req('weather and time in Paris?', { tools }));
+  assert.equal(s.reasoning, 'The user wants weather and time.\nI will call both.');
+  assert.equal(s.content.trim(), 'Checking both now.');
+  assert.deepEqual(
+    s.toolCalls.map((c) => ({ index: c.index, name: c.name, args: JSON.parse(c.arguments) })),
+    [
+      { index: 0, name: 'get_weather', args: { city: 'Paris', days: 3 } },
+      { index: 1, name: 'get_time', args: { zone: 'CET', precise: true } },
+    ],
+  );
+  for (const c of s.toolCalls) assert.match(c.id, /^call_[0-9a-f]{24}$/);
+  assert.equal(s.done.finishReason, 'tool_calls');
+  // Reasoning streams before the answer, token by token, and is counted.
+  const kinds = s.events.map((e) => e.type);
+  assert.ok(kinds.lastIndexOf('reasoning') < kinds.indexOf('content'));
+  assert.ok(kinds.filter((k) => k === 'reasoning').length > 3);
+  assert.ok(s.done.usage.reasoningTokens > 5 && s.done.usage.reasoningTokens < s.done.usage.completionTokens);
+  // The tools were in the prompt, in the template's tools section.
+  assert.match(model.prompts[0]!.text, /<tools>\n\{"type": "function", "function": \{"name": "get_weather"/);
+  await service.close();
+});
+
+test('multi-byte characters split across tokens stream without U+FFFD', async () => {
+  const text = '日本語のテキスト🎉 ünïcödé ✓ 😀😀';
+  const tok = tinyTokenizer();
+  const ids = tok.encode(text);
+  const splits = ids.filter((id) => {
+    const b = tok.tokenToBytes(id);
+    return new TextDecoder('utf-8', { fatal: false }).decode(b).includes('\uFFFD');
+  });
+  assert.ok(splits.length > 0, 'the text should have tokens that are partial characters');
+  const { service } = scripted(() => `${text}\n</think>\n${text}`);
+  const s = await run(service, req('unicode please'));
+  for (const e of s.events) if (e.type === 'reasoning' || e.type === 'content') assert.ok(!e.text.includes('\uFFFD'), JSON.stringify(e.text));
+  assert.equal(s.reasoning, text);
+  assert.equal(s.content, text);
+  await service.close();
+});
+
+test('stop strings end the content (not the reasoning), also when split across tokens', async () => {
+  const { service } = scripted(() => 'I might say END here.\n</think>\nfirst part ENDING the rest');
+  const s = await run(service, req('go', { stop: ['END'] }));
+  assert.equal(s.reasoning, 'I might say END here.');
+  assert.equal(s.content, 'first part ');
+  assert.equal(s.done.finishReason, 'stop');
+  assert.equal(s.done.stopSequence, 'END');
+  // A stop string that spans tokens, and one that never matches (held text is released at the end).
+  const t = await run(service, req('go', { stop: ['part EN', 'never matches'] }));
+  assert.equal(t.content, 'first ');
+  assert.equal(t.done.stopSequence, 'part EN');
+  const u = await run(service, req('go', { stop: ['rest!'] }));
+  assert.equal(u.content, 'first part ENDING the rest');
+  assert.equal(u.done.finishReason, 'stop');
+  assert.equal(u.done.stopSequence, undefined);
+  await service.close();
+});
+
+test('logprobs come with each content event, for the tokens behind it', async () => {
+  const { service } = scripted(() => 'thinking\n</think>\nsome content here');
+  const s = await run(service, req('go', { logprobs: 2 }));
+  const content = s.events.filter((e) => e.type === 'content');
+  const lps = content.flatMap((e) => (e.type === 'content' ? e.logprobs ?? [] : []));
+  // Every token after </think> is listed, the newline the parser drops with the tag included.
+  assert.equal(lps.map((l) => l.token).join(''), '\nsome content here');
+  for (const l of lps) {
+    assert.ok(l.logprob <= 0 && l.logprob > -1e-6, `the scripted token is certain: ${l.logprob}`);
+    assert.equal(l.top.length, 2);
+    assert.equal(l.top[0]!.token, l.token);
+    assert.deepEqual(l.bytes, [...new TextEncoder().encode(l.token)]);
+  }
+  for (const e of s.events) if (e.type === 'reasoning') assert.equal('logprobs' in e, false);
+  await service.close();
+});
+
+test('the reasoning budget closes runaway reasoning with a note; the answer follows until max tokens', async () => {
+  const { service } = scripted(() => ({ text: 'hmm', repeat: ' and more' }), { loopGuard: false });
+  const s = await run(service, req('think forever', { reasoningBudget: 6, maxTokens: 20 }));
+  assert.equal(s.done.finishReason, 'length');
+  assert.match(s.done.note ?? '', /reasoning budget of 6 tokens reached/);
+  assert.equal(s.done.usage.completionTokens, 20);
+  assert.ok(s.done.usage.reasoningTokens >= 6 && s.done.usage.reasoningTokens <= 9, String(s.done.usage.reasoningTokens));
+  assert.match(s.reasoning, /^hmm( and more)+$/);
+  assert.ok(s.content.length > 0, 'generation went on after the forced </think>');
+  // The service default applies when the request sets none.
+  const { service: withDefault } = scripted(() => ({ text: 'hmm', repeat: ' and more' }), { loopGuard: false, reasoningBudget: 3 });
+  const d = await run(withDefault, req('think forever', { maxTokens: 12 }));
+  assert.match(d.done.note ?? '', /reasoning budget of 3 tokens/);
+  await service.close();
+  await withDefault.close();
+});
+
+test('the repetition guard ends a looping generation with length and a note', async () => {
+  const { service } = scripted(() => ({ text: 'ok\n</think>\nstart', repeat: ' la di da' }), { loopGuard: { minTokens: 40, maxPeriod: 16 } });
+  const s = await run(service, req('sing', { maxTokens: 1000 }));
+  assert.equal(s.done.finishReason, 'length');
+  assert.match(s.done.note ?? '', /repetition detected: the last \d+ tokens repeat a \d+-token cycle/);
+  assert.ok(s.done.usage.completionTokens < 80, String(s.done.usage.completionTokens));
+  // Text that merely repeats a word now and then is left alone.
+  const { service: calm } = scripted(() => 'ok\n</think>\n' + Array.from({ length: 30 }, (_, i) => `item ${i} is fine`).join(', '), { loopGuard: { minTokens: 40, maxPeriod: 16 } });
+  const c = await run(calm, req('list'));
+  assert.equal(c.done.finishReason, 'stop');
+  await service.close();
+  await calm.close();
+});
+
+test('max tokens beyond the context is clamped and reported; a prompt that does not fit is refused', async () => {
+  const { service } = scripted(() => 'r\n</think>\nanswer', { contextSize: 128 });
+  const s = await run(service, req('hello', { maxTokens: 1_000_000 }));
+  assert.equal(s.start.maxTokensClamped, true);
+  assert.equal(s.start.maxTokens, 128 - s.start.promptTokens);
+  const t = await run(service, req('hello', { maxTokens: 5 }));
+  assert.equal(t.start.maxTokensClamped, false);
+  assert.equal(t.start.maxTokens, 5);
+  assert.equal(t.done.finishReason, 'length');
+  const n = service.countTokens({ messages: [{ role: 'user', content: 'word '.repeat(200) }] });
+  assert.throws(
+    () => service.chat(req('word '.repeat(200))),
+    (e: unknown) =>
+      e instanceof ChatError &&
+      e.kind === 'context_length' &&
+      e.message === `prompt is too long: ${n} tokens > 127 maximum` &&
+      e.details.promptTokens === n &&
+      e.details.maxContext === 127,
+  );
+  await service.close();
+});
+
+test('tool_choice none leaves the tools out of the prompt and a stray call stays text', async () => {
+  const call = '<tool_call>\n<function=get_weather>\n<parameter=city>\nParis\n</parameter>\n</function>\n</tool_call>';
+  const { service, model } = scripted(() => `r\n</think>\n${call}`);
+  const s = await run(service, req('weather?', { tools, toolChoice: 'none' }));
+  assert.equal(s.toolCalls.length, 0);
+  assert.equal(s.content, call);
+  assert.equal(s.done.finishReason, 'stop');
+  assert.doesNotMatch(model.prompts[0]!.text, /# Tools/);
+  // With no tools at all, call-shaped text is text too.
+  const t = await run(service, req('weather?'));
+  assert.equal(t.toolCalls.length, 0);
+  assert.equal(t.content, call);
+  await service.close();
+});
+
+test('complete() runs a raw prompt without the template; everything is content', async () => {
+  const { service, model } = scripted(() => 'continued text</think> still content STOP x');
+  const events = await collect(service.complete({ prompt: 'Once upon a time', signal: req('').signal, stop: ['STOP'] }));
+  const s = summarize(events);
+  assert.equal(s.reasoning, '');
+  assert.equal(s.content, 'continued text</think> still content ');
+  assert.equal(s.done.finishReason, 'stop');
+  const p = model.prompts[0]!.text;
+  assert.ok(p.endsWith('Once upon a time') && !p.includes('<|im_start|>'), p);
+  await service.close();
+});
+
+test('bad requests are refused with ChatError invalid_request before any event', async () => {
+  const { service } = scripted(() => 'r\n</think>\nx');
+  const bad = [
+    req('x', { temperature: Number.NaN }),
+    req('x', { topP: 2 }),
+    req('x', { maxTokens: 0 }),
+    req('x', { logprobs: 50 }),
+    req('x', { tools, toolChoice: { name: 'nope' } }),
+    req('x', { toolChoice: 'required' }),
+    req('x', { responseFormat: { type: 'json_schema', schema: { type: 'string', pattern: '^a+$' } } }),
+    req('x', { responseFormat: { type: 'json_schema', schema: { type: 'wat' } } }),
+    { messages: [], signal: req('').signal },
+    { messages: [{ role: 'developer', content: 'x' }], signal: req('').signal } as never,
+  ];
+  for (const r of bad) assert.throws(() => service.chat(r), (e: unknown) => e instanceof ChatError && e.kind === 'invalid_request', JSON.stringify(r));
+  assert.match(service.metrics(), new RegExp(`stepflash_requests_total\\{outcome="invalid_request"\\} ${bad.length}`));
+  await service.close();
+});
