@@ -12,7 +12,8 @@ import { fma4 } from './ggml-order';
 // them at the end, exactly like the Q8_0 product.
 //
 // Activations are llama.cpp's Q8_0 (int8 quants xq[t][k], f32 scales xd[t][k/32]); row r of the output for
-// token t goes to y[t * ldy + r]. r0/r1 select the rows, so that the thread pool can split them.
+// token t goes to y[t * ldy + r]. The thread pool splits a product by the range arguments: rows r0..r1 for
+// matmul_q4_0, (row, token) units u0..u1 for matmul_q4_0x8.
 
 // ---- vec_dot order: qs u8[rows][k/2] (GGUF nibble order per block), d f32[rows][k/32] -------------------
 
@@ -196,13 +197,16 @@ function tile81_plain(wg: usize, xt: usize, dt: usize, yt: usize, nb: i32): void
 }
 
 /**
- * The repacked product. Rows r0..r1 are rounded up to multiples of 8 (adjacent ranges stay disjoint and
+ * The repacked product. The work is counted in (row, token) units, so that the thread pool, which cuts a
+ * job's units into equal shares, balances products with different token counts (the experts of a batch):
+ * units u0..u1 cover rows floor(u / nt), rounded up to multiples of 8 (adjacent ranges stay disjoint and
  * together cover every group). scratch: at least CORR_BYTES bytes of this thread's scratch memory.
  */
-export function matmul_q4_0x8(w: usize, xq: usize, xd: usize, y: usize, k: i32, r0: i32, r1: i32, nt: i32, ldy: i32, scratch: usize): void {
+export function matmul_q4_0x8(w: usize, xq: usize, xd: usize, y: usize, k: i32, u0: i32, u1: i32, nt: i32, ldy: i32, scratch: usize): void {
+  if (nt <= 0) return;
   const nb = k >> 5;
-  const g0 = (r0 + 7) >> 3, g1 = (r1 + 7) >> 3;
-  if (g0 >= g1 || nt <= 0) return;
+  const g0 = (u0 / nt + 7) >> 3, g1 = (u1 / nt + 7) >> 3;
+  if (g0 >= g1) return;
   const gs = <usize>nb * GROUP_BLOCK;
   const kk = <usize>k, nbb = <usize>nb << 2, ld = <usize>ldy << 2;
   if (!ASC_FEATURE_RELAXED_SIMD) {

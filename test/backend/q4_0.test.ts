@@ -142,7 +142,7 @@ function builds(): { build: KernelBuild; module: WebAssembly.Module }[] {
   return out;
 }
 
-/** The thread pool's cuts of `rows` into `threads` shares. */
+/** The thread pool's cuts of `units` into `threads` shares. */
 function poolShares(rows: number, threads: number): [number, number][] {
   return Array.from({ length: threads }, (_, t) => [Math.floor((rows * t) / threads), Math.floor((rows * (t + 1)) / threads)] as [number, number]);
 }
@@ -184,9 +184,11 @@ describe('Q4_0 kernels match llama.cpp x86 order bit for bit', () => {
         const scratch = [0, 1, 2, 3, 4].map(() => mem.allocBytes(64 << 10));
         const y = mem.allocBytes(nt * rows * 4);
         const call = q4_0Format.call(m, act, y, nt);
-        // Row ranges cut as the thread pool cuts them, and at arbitrary rows.
-        const cuts: [number, number][][] = [1, 2, 3, 5].map((T) => poolShares(rows, T));
-        const pts = [...new Set([0, 3, 9, 10, 13, rows].filter((p) => p <= rows))].sort((a, b) => a - b);
+        // The call's work units (rows, or (row, token) pairs) cut as the thread pool cuts them, and at
+        // arbitrary points.
+        const units = call.rows;
+        const cuts: [number, number][][] = [1, 2, 3, 5].map((T) => poolShares(units, T));
+        const pts = [...new Set([0, 3, 9, 10, 13, 77, units].filter((p) => p <= units))].sort((a, b) => a - b);
         cuts.push(pts.slice(1).map((p, i) => [pts[i]!, p] as [number, number]));
         for (const ranges of cuts) {
           mem.f32(y, nt * rows).fill(NaN);

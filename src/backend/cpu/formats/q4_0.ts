@@ -96,7 +96,8 @@ export const q4_0Format: WeightFormat = {
   },
   call(m, x, y, nt) {
     if (m.ptrs.length === 1) {
-      return { kernel: 'matmul_q4_0x8', args: [m.ptrs[0]!, x.ptr, x.scales, y, m.cols, 0, 0, nt, m.rows, 0], rows: m.rows, r0Arg: 5, scratchArg: 9 };
+      // Work units are (row, token) pairs: see matmul_q4_0x8.
+      return { kernel: 'matmul_q4_0x8', args: [m.ptrs[0]!, x.ptr, x.scales, y, m.cols, 0, 0, nt, m.rows, 0], rows: m.rows * nt, r0Arg: 5, scratchArg: 9 };
     }
     return { kernel: 'matmul_q4_0', args: [m.ptrs[0]!, m.ptrs[1]!, x.ptr, x.scales, y, m.cols, 0, 0, nt, m.rows], rows: m.rows, r0Arg: 6 };
   },
