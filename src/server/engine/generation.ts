@@ -42,6 +42,8 @@ export interface GenerationOptions {
   readonly chat: boolean;
   /** Tools the parser recognises calls to ([]: none; a call is then returned as content). */
   readonly parserTools: readonly ToolDefinition[];
+  /** parallel_tool_calls false: the generation ends after the first complete call. */
+  readonly singleToolCall?: boolean;
   /** The grammar for what follows `</think>`, or null. */
   readonly grammar: readonly Frame[] | null;
   readonly reasoningBudget: number;
@@ -131,6 +133,7 @@ export class Generation implements SchedulerJob {
     const lp = this.opts.logprobs !== undefined && !inReasoning ? this.logprob(logits, id) : undefined;
     this.consume(id, lp);
     if (this.stopHit !== null) return this.finish('stop-string');
+    if (this.opts.singleToolCall && this.toolCalls > 0) return this.finish('eog');
 
     const loop = this.guard?.push(id);
     if (loop) {

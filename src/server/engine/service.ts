@@ -124,8 +124,10 @@ export class EngineChatService implements ChatService {
       const asked = req.maxTokens;
       if (asked !== undefined && !(Number.isInteger(asked) && asked >= 1)) throw new ChatError('invalid_request', `max tokens must be a positive integer, got ${asked}`);
       const maxTokens = Math.min(asked ?? room, room);
-      const budget = req.reasoningBudget ?? this.reasoningBudget;
+      let budget = req.reasoningBudget ?? this.reasoningBudget;
       if (!(budget >= 0)) throw new ChatError('invalid_request', `reasoning budget must be >= 0, got ${budget}`);
+      // A constrained answer must get a chance to start: reasoning may take at most half the tokens.
+      if (grammar && budget >= maxTokens) budget = Math.floor(maxTokens / 2);
       if (req.logprobs !== undefined && !(Number.isInteger(req.logprobs) && req.logprobs >= 0 && req.logprobs <= 20))
         throw new ChatError('invalid_request', `logprobs must be an integer in 0..20, got ${req.logprobs}`);
       if (req.stop !== undefined && (!Array.isArray(req.stop) || !req.stop.every((s) => typeof s === 'string')))
@@ -139,6 +141,7 @@ export class EngineChatService implements ChatService {
         logprobs: req.logprobs,
         chat,
         parserTools,
+        singleToolCall: req.parallelToolCalls === false,
         grammar,
         reasoningBudget: budget,
         loopGuard: this.options.loopGuard ?? {},

@@ -41,6 +41,25 @@ test('scripted reasoning, text and two parallel tool calls come out as the right
   await service.close();
 });
 
+test('parallel_tool_calls false ends the generation after the first complete call', async () => {
+  const call = (city: string) => `<tool_call>\n<function=get_weather>\n<parameter=city>\n${city}\n</parameter>\n</function>\n</tool_call>`;
+  const { service } = scripted(() => `r\n</think>\n${call('Paris')}${call('Rome')}`);
+  const one = await run(service, req('weather', { tools, parallelToolCalls: false }));
+  assert.deepEqual(one.toolCalls.map((c) => JSON.parse(c.arguments)), [{ city: 'Paris' }]);
+  assert.equal(one.done.finishReason, 'tool_calls');
+  const both = await run(service, req('weather', { tools }));
+  assert.equal(both.toolCalls.length, 2);
+  await service.close();
+});
+
+test('a constrained request keeps half its tokens for the answer when the reasoning budget would take them all', async () => {
+  const { service } = scripted(() => ({ text: 'hmm', repeat: ' more' }), { loopGuard: false });
+  const s = await run(service, req('json', { maxTokens: 40, responseFormat: { type: 'json_object' } }));
+  assert.match(s.done.note ?? '', /reasoning budget of 20 tokens reached/);
+  assert.ok(s.content.startsWith('{') || s.content.trimStart().startsWith('{'), s.content);
+  await service.close();
+});
+
 test('multi-byte characters split across tokens stream without U+FFFD', async () => {
   const text = '日本語のテキスト🎉 ünïcödé ✓ 😀😀';
   const tok = tinyTokenizer();

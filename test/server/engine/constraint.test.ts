@@ -207,3 +207,31 @@ test('random walks under tool_choice required end in tool calls the parser reads
     }
   }
 });
+
+test('the mask (trie walk, plain-text shortcut) allows exactly the tokens the grammar accepts', () => {
+  const tok = tinyTokenizer();
+  const texts = new TokenTexts(tok, tok.vocabSize);
+  const trie = new TokenTrie(texts);
+  const eog = new Set(tok.eogIds);
+  const tools: ToolDefinition[] = [{ type: 'function', function: { name: 'bash', parameters: { type: 'object', properties: { command: { type: 'string', maxLength: 6 } }, required: ['command'] } } }];
+  const cases: [ConstraintRequest, string][] = [
+    [asSchema(person), ''],
+    [asSchema(person), '{"name":"ab'],
+    [asSchema(person), '{"name":"abcd'],
+    [asSchema(person), '{"name":"a\\'],
+    [asSchema(person), '{"name":"ab","age":1'],
+    [asSchema(person), '{"name":"ab","age":1}'],
+    [{ tools, toolChoice: 'required' }, '<tool_call>\n<function=bash>\n<parameter=command>\nls'],
+    [{ tools, toolChoice: 'required' }, '<tool_call>\n<function=bash>\n<parameter=command>\nls </'],
+    [{ responseFormat: { type: 'json_object' } }, '{"k":"v","'],
+  ];
+  for (const [r, prefix] of cases) {
+    const c = new OutputConstraint(buildGrammar(r, resolveLimits())!, texts, () => trie, eog);
+    c.acceptBytes(utf8Binary(prefix));
+    const mask = c.mask(tok.vocabSize);
+    for (let id = 0; id < tok.vocabSize; id++) {
+      const expected = eog.has(id) ? c.canEnd : texts.bytes(id).length > 0 && c.acceptsBytes(texts.bytes(id));
+      assert.equal(mask[id] === 1, expected, `${JSON.stringify(prefix)}: token ${id} ${JSON.stringify(tok.tokenToPiece(id))}`);
+    }
+  }
+});

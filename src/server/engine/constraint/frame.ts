@@ -36,6 +36,14 @@ export abstract class Frame {
   canEnd(): boolean {
     return false;
   }
+  /**
+   * Inside free text (a string's characters): how many more plain characters this frame takes, where a
+   * plain character is printable, not `"`, `\\` or `<`, and whole UTF-8 (see vocab-index.ts). -1 when
+   * the frame is not in such a state. Lets the mask skip the byte-by-byte walk for most tokens.
+   */
+  plainRoom(): number {
+    return -1;
+  }
   /** A child this frame pushed has completed (`child` is its final state). The new state, or COMPLETE. */
   childDone(_child: Frame): Frame | typeof COMPLETE {
     throw new Error(`${this.constructor.name} pushes no children`);

@@ -122,6 +122,26 @@ export class StringFrame extends Frame {
     this.tail = xmlSafe ? '' : null;
   }
 
+  override plainRoom(): number {
+    const plain = this.opened && this.escape === 0 && this.hex === 0 && this.cont === 0 && (this.tail === null || this.tail === '');
+    return plain ? this.maxLength - this.count : -1;
+  }
+
+  private copy(): StringFrame {
+    const f = new StringFrame(this.minLength, this.maxLength, false);
+    f.opened = this.opened;
+    f.count = this.count;
+    f.escape = this.escape;
+    f.hex = this.hex;
+    f.cont = this.cont;
+    f.lo = this.lo;
+    f.hi = this.hi;
+    f.raw = this.raw;
+    f.forbid = this.forbid;
+    f.tail = this.tail;
+    return f;
+  }
+
   /** The string's value (valid once closed). */
   decoded(): string {
     return JSON.parse('"' + Buffer.from(this.raw ?? '', 'latin1').toString('utf8') + '"') as string;
@@ -130,7 +150,7 @@ export class StringFrame extends Frame {
   feed(b: number): readonly Outcome[] {
     if (!this.opened) {
       if (b !== QUOTE) return NONE;
-      const f = clone(this);
+      const f = this.copy();
       f.opened = true;
       return [{ k: STAY, f }];
     }
@@ -139,7 +159,7 @@ export class StringFrame extends Frame {
       tail = xmlGuardStep(tail, b);
       if (tail === null) return NONE;
     }
-    const f = clone(this);
+    const f = this.copy();
     f.tail = tail;
     if (f.raw !== null && !(b === QUOTE && this.escape === 0 && this.hex === 0 && this.cont === 0)) f.raw += String.fromCharCode(b);
     if (this.cont > 0) {

@@ -210,6 +210,10 @@ export class FreeTextFrame extends Frame {
     super();
   }
 
+  override plainRoom(): number {
+    return this.cont === 0 && this.tail === '' ? this.maxLength - this.count : -1;
+  }
+
   feed(b: number): readonly Outcome[] {
     if (this.cont > 0) {
       if (b < this.lo || b > this.hi) return NONE;
