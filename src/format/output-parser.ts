@@ -50,12 +50,13 @@ export class OutputParser {
     return events;
   }
 
-  end(): OutputEvent[] {
+  /** `dropOpenCall`: the output was cut off; a tool call still open is dropped, not returned as text. */
+  end(options: { dropOpenCall?: boolean } = {}): OutputEvent[] {
     if (this.finished) return [];
     this.finished = true;
     const events: OutputEvent[] = [];
     for (const piece of this.reasoningParser.end()) this.route(piece.kind, piece.text, events);
-    this.record(this.toolParser.end(), events);
+    this.record(this.toolParser.end(options), events);
     return events;
   }
 

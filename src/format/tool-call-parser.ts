@@ -131,14 +131,27 @@ export class ToolCallParser {
     return this.drain();
   }
 
-  end(): ToolParserEvent[] {
+  /**
+   * The output is complete. A call still open is never returned half-made: by default whatever was read of
+   * it goes back out as text (the model ended there, so it is what the model said); with `dropOpenCall`
+   * it is discarded (the output was cut off, e.g. by max_tokens, and its text would only mislead).
+   */
+  end(options: { dropOpenCall?: boolean } = {}): ToolParserEvent[] {
     this.ended = true;
     this.run();
     if (this.state !== State.Text) {
-      // Never half a call: whatever was read of it goes back out as text.
       this.truncatedCall = true;
-      this.warnings.push(`the output ended inside a tool call${this.funcName ? ` to ${JSON.stringify(this.funcName)}` : ''}; returned as content`);
-      this.rejectCall(this.buf.length);
+      const what = `the output ended inside a tool call${this.funcName ? ` to ${JSON.stringify(this.funcName)}` : ''}`;
+      if (options.dropOpenCall) {
+        this.warnings.push(`${what}; the partial call was dropped`);
+        this.state = State.Text;
+        this.buf = '';
+        this.pos = 0;
+        this.whitespaceBeforeCall = '';
+      } else {
+        this.warnings.push(`${what}; returned as content`);
+        this.rejectCall(this.buf.length);
+      }
       this.run();
     }
     if (!this.segmentHasText && this.callCount === 0) this.emitContent(this.heldWhitespace);

@@ -107,3 +107,12 @@ test('the end of the stream inside a call', () => {
   const r = parseModelOutput('r</think>\n<tool_call>\n<function=get_time>', TOOLS);
   assert.deepEqual([r.content, r.endedInReasoning, r.endedInToolCall, r.toolCalls.length], ['<tool_call>\n<function=get_time>', false, true, 0]);
 });
+
+test('a cut-off stream drops the open call instead of returning it as text', () => {
+  const p = new OutputParser({ tools: TOOLS, startInReasoning: true });
+  const events = [...p.push('r</think>\nLet me check.\n<tool_call>\n<function=get_time>\n<parameter=zone>\nUT'), ...p.end({ dropOpenCall: true })];
+  const r = p.result();
+  assert.deepEqual([r.content.trimEnd(), r.endedInToolCall, r.toolCalls.length], ['Let me check.', true, 0]);
+  assert.ok(events.every((e) => e.type !== 'content' || !e.text.includes('<tool_call>')));
+  assert.match(r.warnings.join('\n'), /partial call was dropped/);
+});

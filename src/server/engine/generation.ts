@@ -278,7 +278,13 @@ export class Generation implements SchedulerJob {
     if (kind !== 'cancelled' && kind !== 'stop-string') {
       // Release what was held back: an incomplete character, a possible marker, a possible stop string.
       this.emitText(this.decoder.flush());
-      if (this.parser) for (const ev of this.parser.end()) this.route(ev);
+      if (this.parser) {
+        // A call cut off by max_tokens (or a server stop) is dropped: half a call is neither a call nor
+        // anything the client should show. One the model itself ended early stays as text.
+        const dropOpenCall = kind === 'length';
+        for (const ev of this.parser.end({ dropOpenCall })) this.route(ev);
+        if (dropOpenCall && this.parser.result().endedInToolCall) this.notes.push('max_tokens was reached inside a tool call; the partial call was dropped');
+      }
       if (this.stopHit === null) this.emitContent(this.stopper.flush());
     }
     this.ended = true;

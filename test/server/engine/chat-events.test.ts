@@ -52,6 +52,23 @@ test('parallel_tool_calls false ends the generation after the first complete cal
   await service.close();
 });
 
+test('max tokens inside a tool call: the partial call is dropped with a note; a call the model left open stays text', async () => {
+  const long = 'word '.repeat(40);
+  const { service } = scripted(() => `r\n</think>\nOn it.\n<tool_call>\n<function=get_weather>\n<parameter=city>\n${long}\n</parameter>\n</function>\n</tool_call>`);
+  const cut = await run(service, req('weather', { tools, maxTokens: 20 }));
+  assert.equal(cut.done.finishReason, 'length');
+  assert.equal(cut.toolCalls.length, 0);
+  assert.equal(cut.content.trim(), 'On it.');
+  assert.match(cut.done.note ?? '', /max_tokens was reached inside a tool call; the partial call was dropped/);
+  await service.close();
+  const { service: open } = scripted(() => 'r\n</think>\n<tool_call>\n<function=get_weather>');
+  const left = await run(open, req('weather', { tools }));
+  assert.equal(left.done.finishReason, 'stop');
+  assert.match(left.content, /<tool_call>/);
+  assert.equal(left.done.note, undefined);
+  await open.close();
+});
+
 test('a constrained request keeps half its tokens for the answer when the reasoning budget would take them all', async () => {
   const { service } = scripted(() => ({ text: 'hmm', repeat: ' more' }), { loopGuard: false });
   const s = await run(service, req('json', { maxTokens: 40, responseFormat: { type: 'json_object' } }));
