@@ -26,6 +26,23 @@ export interface KernelExports {
   fma_probe(a: number, b: number, c: number): number;
   swiglu(g: number, u: number, y: number, rows: number, cols: number, limit: number): void;
   weighted_row_sum(y: number, src: number, idx: number, w: number, nt: number, k: number, dim: number, extra: number): void;
+  // Training (kernels/train.ts).
+  tr_matmul_nt(a: number, b: number, c: number, n: number, k: number, lda: number, ldb: number, ldc: number, accumulate: number, r0: number, r1: number): void;
+  tr_transpose(src: number, dst: number, cols: number, lds: number, ldd: number, r0: number, r1: number): void;
+  tr_attn_fwd(q: number, k: number, v: number, o: number, lse: number, T: number, heads: number, hd: number, window: number, scale: number, r0: number, r1: number, scratch: number): void;
+  tr_attn_bwd(q: number, k: number, v: number, o: number, dO: number, lse: number, dq: number, dk: number, dv: number, T: number, heads: number, hd: number, window: number, scale: number, r0: number, r1: number, scratch: number): void;
+  tr_swiglu_fwd(g: number, u: number, h: number, cols: number, limit: number, r0: number, r1: number): void;
+  tr_swiglu_bwd(g: number, u: number, dh: number, dg: number, du: number, cols: number, limit: number, r0: number, r1: number): void;
+  tr_xent_fwd(z: number, V: number, targets: number, loss: number, inv: number, hit: number, r0: number, r1: number): void;
+  tr_xent_bwd(z: number, V: number, targets: number, inv: number, scale: number, r0: number, r1: number): void;
+  tr_zero(p: number, bytes: number): void;
+  tr_add(a: number, b: number, y: number, r0: number, r1: number): void;
+  tr_rmsnorm_fwd(x: number, w: number, y: number, inv: number, dim: number, eps: number, offset: number, r0: number, r1: number): void;
+  tr_rmsnorm_bwd(x: number, w: number, dy: number, inv: number, dx: number, dim: number, offset: number, r0: number, r1: number): void;
+  tr_rmsnorm_dw(x: number, dy: number, inv: number, dw: number, nrows: number, dim: number, g0: number, g1: number): void;
+  tr_rope(src: number, dst: number, nHead: number, hd: number, nRot: number, neox: number, cs: number, T: number, sign: number, accumulate: number, r0: number, r1: number): void;
+  tr_gate_fwd(x: number, g: number, y: number, sig: number, nHead: number, hd: number, r0: number, r1: number): void;
+  tr_gate_bwd(x: number, sig: number, dy: number, dx: number, dg: number, nHead: number, hd: number, r0: number, r1: number): void;
 }
 
 export type KernelBuild = 'relaxed' | 'simd';

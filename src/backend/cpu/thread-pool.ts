@@ -72,6 +72,11 @@ export class ThreadPool {
     }
   }
 
+  /** Whether every worker has started; until then run() computes each job on the calling thread alone. */
+  get started(): boolean {
+    return this.threads === 1 || Atomics.load(this.ctl, CTL.READY) >= this.threads - 1;
+  }
+
   setScratch(shard: number, tid: number, ptr: number): void {
     this.scratch[shard * this.threads + tid] = ptr;
   }

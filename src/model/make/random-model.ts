@@ -99,7 +99,7 @@ function vocabSizeOf(entries: [string, GGUFEntry][]): number {
 }
 
 /** llama3 rope scaling expressed as frequency divisors, as llama.cpp's converter writes rope_freqs. */
-function llama3Factors(nRot: number, base: number, ctx: number, padTo: number): number[] {
+export function llama3Factors(nRot: number, base: number, ctx: number, padTo: number): number[] {
   const factor = 2, lowFreq = 1, highFreq = 32;
   const orig = ctx / factor;
   const out: number[] = [];
