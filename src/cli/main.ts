@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerChat } from './commands/chat.js';
 import { registerInspect } from './commands/inspect.js';
+import { registerKvPlan } from './commands/kv-plan.js';
 import { registerLogits } from './commands/logits.js';
 import { registerMakeModel } from './commands/make-model.js';
 import { registerRun } from './commands/run.js';
@@ -26,6 +27,7 @@ export function buildProgram(): Command {
   registerLogits(program);
   registerMakeModel(program);
   registerBench(program);
+  registerKvPlan(program);
   return program;
 }
 
