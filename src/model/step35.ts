@@ -34,7 +34,7 @@ export interface BatchItem {
   readonly logits: 'last' | 'all' | 'none';
 }
 
-interface Segment {
+export interface Segment {
   readonly seq: SequenceKV;
   readonly pos0: number;
   /** First row of this sequence's tokens in the pass. */
@@ -143,6 +143,16 @@ export class Step35Model {
     });
   }
 
+  /**
+   * The pre-final-norm hidden states h of rows [row0, row0 + n) of the last pass (rows in pass order: the
+   * items' tokens end to end), a copy: what the first MTP head reads. Valid until the next pass.
+   */
+  hiddenRows(row0: number, n: number): Float32Array {
+    const E = this.config.nEmbd;
+    if (!this.hidden || row0 < 0 || n < 0 || (row0 + n) * E > this.hidden.size) throw new RangeError(`hidden rows ${row0}+${n} are not in the last pass`);
+    return this.backend.view(slice(this.hidden, row0 * E, n * E)).slice();
+  }
+
   private check(tokens: readonly number[], seq: SequenceKV): void {
     const V = this.config.nVocab;
     for (const id of tokens) if (!Number.isInteger(id) || id < 0 || id >= V) throw new RangeError(`token id ${id} is outside the vocabulary (0..${V - 1})`);
@@ -166,7 +176,8 @@ export class Step35Model {
     if (this.trace) this.trace(il >= 0 ? `${name}-${il}` : name, this.backend.view(x).slice(0, n));
   }
 
-  private embed(tokens: readonly number[], dst: Float32Array): void {
+  /** Embedding rows of `tokens` into dst (also used by the MTP drafter, src/model/mtp.ts). */
+  embed(tokens: readonly number[], dst: Float32Array): void {
     const t = this.weights.embedding;
     const E = this.config.nEmbd;
     const rowBytes = bytesFor(t.type, E)!;
@@ -176,8 +187,8 @@ export class Step35Model {
     });
   }
 
-  /** h += W_o · (sigmoid(W_g a) ⊙ softmax(q kᵀ/√d) v), a = RMSNorm(h). */
-  private attentionBlock(h: Tensor, L: LayerConfig, lw: LayerWeights, segments: readonly Segment[], il: number, nt: number): void {
+  /** h += W_o · (sigmoid(W_g a) ⊙ softmax(q kᵀ/√d) v), a = RMSNorm(h). Also runs MTP layers (mtp.ts). */
+  attentionBlock(h: Tensor, L: LayerConfig, lw: LayerWeights, segments: readonly Segment[], il: number, nt: number): void {
     const { config: cfg, backend: B } = this;
     const E = cfg.nEmbd;
     const hd = cfg.headDimK;
@@ -241,8 +252,8 @@ export class Step35Model {
     this.t('ffn_inp', L.index, h, nt * E);
   }
 
-  /** h += FFN(RMSNorm(h)): a dense SwiGLU, or Σ w_e Expert_e + Shared on MoE layers. */
-  private ffnBlock(h: Tensor, L: LayerConfig, lw: LayerWeights, nt: number): void {
+  /** h += FFN(RMSNorm(h)): a dense SwiGLU, or Σ w_e Expert_e + Shared on MoE layers. Also runs MTP layers. */
+  ffnBlock(h: Tensor, L: LayerConfig, lw: LayerWeights, nt: number): void {
     const { config: cfg, backend: B } = this;
     const E = cfg.nEmbd;
     const f = B.temp(nt * E);
