@@ -87,7 +87,10 @@ export class Session {
    * cached in chunks of the model's batch size, yielding to the event loop between chunks. Resolves to null
    * if `signal` aborts between chunks (the cache then holds the chunks already done).
    */
-  async prefill(prompt: readonly number[], options: { signal?: AbortSignal; claim?: number } = {}): Promise<PrefillResult | null> {
+  async prefill(
+    prompt: readonly number[],
+    options: { signal?: AbortSignal; claim?: number; /** After each chunk's pass (positions [start, end)); the MTP drafter reads hidden states here. */ onChunk?: (start: number, end: number) => void } = {},
+  ): Promise<PrefillResult | null> {
     if (prompt.length === 0) throw new RangeError('the prompt is empty: at least one token (e.g. BOS) is needed');
     if (prompt.length > this.contextSize) throw new ContextOverflowError(prompt.length, this.contextSize);
     const V = this.model.config.nVocab;
@@ -106,6 +109,7 @@ export class Session {
       logits = this.model.forward(chunk, this.cache, { logits: end === prompt.length ? 'last' : 'none' });
       ms += performance.now() - t0;
       for (const id of chunk) this.cached.push(id);
+      options.onChunk?.(start, end);
       if (end < prompt.length) {
         await yieldToEventLoop();
         if (options.claim !== undefined) this.checkClaim(options.claim);
@@ -121,6 +125,24 @@ export class Session {
     const logits = this.model.forward([id], this.cache, { logits: 'last' });
     this.cached.push(id);
     return logits;
+  }
+
+  /**
+   * Appends several tokens in one pass and returns the logits after each ([ids.length][vocab]): the
+   * verification pass of speculative decoding (engine/speculative.ts), followed by rollback().
+   */
+  decodeMany(ids: readonly number[]): Float32Array {
+    this.resync();
+    const logits = this.model.forward(ids, this.cache, { logits: 'all' });
+    for (const id of ids) this.cached.push(id);
+    return logits;
+  }
+
+  /** Forgets cached positions from `length` on (rejected draft tokens); at most KvCache.maxRollback back. */
+  rollback(length: number): void {
+    this.resync();
+    this.cache.truncate(length);
+    this.cached.length = length;
   }
 
   /** Whether one more token fits in the cache. */
