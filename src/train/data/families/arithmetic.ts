@@ -1,0 +1,208 @@
+// Calculator families: one operation (arithmetic), a product then a sum or difference in two tool turns
+// (chain), two independent operations called together in one turn (parallel), and which of two products or
+// sums is larger or smaller (compare, two calls in one turn, then a choice).
+import { formatDecimal } from '../rational.js';
+import { evaluateExpression } from '../calculator.js';
+import { fill, type Chooser } from '../random.js';
+import { step, type Split, type TaskDraft } from '../task.js';
+import { CALC, questionNumber, SYMBOL, templateSet, type Family, type Op, type QuestionTemplate } from './family.js';
+import { operand } from './numbers.js';
+
+const calc = (expression: string) => ({ name: 'calculator' as const, arguments: { expression } });
+const value = (expression: string) => formatDecimal(evaluateExpression(expression));
+
+// {a} {b}: the operands as the question writes them; {s}: the operator symbol.
+const ARITH: Record<Op, Record<Split, QuestionTemplate[]>> = {
+  add: templateSet(
+    'arithmetic.add',
+    ['What is {a} + {b}?', 'Calculate {a} + {b}.', 'What is the sum of {a} and {b}?', 'Add {a} and {b}.', 'How much is {a} plus {b}?'],
+    ['Work out the total of {a} and {b} for me.', 'If I combine {a} with {b}, what number do I get?'],
+  ),
+  sub: templateSet(
+    'arithmetic.sub',
+    ['What is {a} − {b}?', 'Calculate {a} - {b}.', 'Subtract {b} from {a}.', 'How much is {a} minus {b}?', 'What is the difference {a} − {b}?'],
+    ['Take {b} away from {a}. What remains?', 'By how much does {a} exceed {b}?'],
+  ),
+  mul: templateSet(
+    'arithmetic.mul',
+    ['What is {a} × {b}?', 'Calculate {a} * {b}.', 'Multiply {a} by {b}.', 'What is the product of {a} and {b}?', 'How much is {a} times {b}?'],
+    ['I have {a} groups of {b}. How many is that altogether?', 'Could you work out {a} multiplied by {b}?'],
+  ),
+  div: templateSet(
+    'arithmetic.div',
+    ['What is {a} ÷ {b}?', 'Calculate {a} / {b}.', 'Divide {a} by {b}.', 'How much is {a} divided by {b}?', 'What is the quotient of {a} and {b}?'],
+    ['Split {a} into {b} equal parts. How big is each part?', 'How many times does {b} go into {a}?'],
+  ),
+};
+const OPS: readonly Op[] = ['add', 'sub', 'mul', 'div'];
+
+/** Two operands for `op`: a difference is usually not negative; a division is exact (a = b * q). */
+function operands(c: Chooser, op: Op, ranges: Split): { a: number; b: number; drawn: number[] } {
+  if (op === 'div') {
+    const b = operand(c, ranges), q = operand(c, ranges);
+    return { a: b * q, b, drawn: [b, q] };
+  }
+  let a = operand(c, ranges), b = operand(c, ranges);
+  if (op === 'sub' && a < b && c.chance(0.8)) [a, b] = [b, a];
+  return { a, b, drawn: [a, b] };
+}
+
+export const arithmetic: Family = {
+  name: 'arithmetic',
+  templates: (split) => OPS.flatMap((op) => ARITH[op][split]),
+  draw(c, split, ranges): TaskDraft {
+    const op = c.pick(OPS);
+    const t = c.pick(ARITH[op][split]);
+    const { a, b, drawn } = operands(c, op, ranges);
+    const expr = `${a} ${CALC[op]} ${b}`;
+    const shown = `${a} ${SYMBOL[op]} ${b}`;
+    const s = step(`I need ${shown}. I will use the calculator.`, [calc(expr)]);
+    const r = s.results[0]!;
+    return {
+      template: t.id,
+      question: fill(t.text, { a: questionNumber(c, a, 0.15), b: questionNumber(c, b, 0.15) }),
+      steps: [s],
+      finalReasoning: `The calculator returned ${r}.`,
+      finalAnswer: `${shown} = ${r}.`,
+      answer: { kind: 'number', value: r },
+      drawn,
+    };
+  },
+};
+
+// ---- chain: a × b, then ± c ----
+
+const CHAIN: Record<'add' | 'sub', Record<Split, QuestionTemplate[]>> = {
+  add: templateSet(
+    'chain.add',
+    ['What is {a} × {b} + {c}?', 'Multiply {a} by {b} and then add {c}.', 'A crate holds {b} items. How many items are in {a} crates plus {c} loose ones?', 'Compute {a} times {b}, then add {c} to the result.'],
+    ['Take the product of {a} and {b}, then increase it by {c}. What do you get?', 'There are {a} shelves with {b} books each, and {c} more books on the floor. How many books in total?'],
+  ),
+  sub: templateSet(
+    'chain.sub',
+    ['What is {a} × {b} − {c}?', 'Multiply {a} by {b} and then subtract {c}.', 'A crate holds {b} items. If there are {a} crates and {c} items are removed, how many remain?', 'Compute {a} times {b}, then take away {c}.'],
+    ['Find the product of {a} and {b}, then reduce it by {c}.', 'A factory makes {b} parts a day for {a} days and {c} parts are rejected. How many good parts are left?'],
+  ),
+};
+
+export const chain: Family = {
+  name: 'chain',
+  templates: (split) => [...CHAIN.add[split], ...CHAIN.sub[split]],
+  draw(c, split, ranges): TaskDraft {
+    const op = c.pick(['add', 'sub'] as const);
+    const t = c.pick(CHAIN[op][split]);
+    const a = operand(c, ranges), b = operand(c, ranges), k = operand(c, ranges);
+    const first = step(`First I need ${a} × ${b}. I will use the calculator.`, [calc(`${a} * ${b}`)]);
+    const p = first.results[0]!;
+    const second = step(`${a} × ${b} = ${p}. Now I ${op === 'add' ? 'add' : 'subtract'} ${k}.`, [calc(`${p} ${CALC[op]} ${k}`)]);
+    const r = second.results[0]!;
+    return {
+      template: t.id,
+      question: fill(t.text, { a: questionNumber(c, a, 0.15), b: questionNumber(c, b, 0.15), c: questionNumber(c, k, 0.15) }),
+      steps: [first, second],
+      finalReasoning: `${p} ${SYMBOL[op]} ${k} = ${r}.`,
+      finalAnswer: `${a} × ${b} ${SYMBOL[op]} ${k} = ${r}.`,
+      answer: { kind: 'number', value: r },
+      drawn: [a, b, k],
+    };
+  },
+};
+
+// ---- parallel: two operations, both calls in one turn ----
+
+const PAIR_OPS: readonly Op[] = ['add', 'sub', 'mul'];
+
+const PARALLEL = templateSet(
+  'parallel',
+  ['What are {x} and {y}?', 'Calculate both {x} and {y}.', 'I need two results: {x} and {y}.', 'Compute {x}, and also {y}.'],
+  ['Please give me the values of {x} as well as {y}.', 'Two quick sums for my notes: {x}; {y}.'],
+);
+
+interface Pair {
+  readonly shown: string;
+  readonly asked: string;
+  readonly expr: string;
+  readonly a: number;
+  readonly b: number;
+}
+
+function pair(c: Chooser, ranges: Split, ops: readonly Op[]): Pair {
+  const op = c.pick(ops);
+  const { a, b } = operands(c, op, ranges);
+  return {
+    shown: `${a} ${SYMBOL[op]} ${b}`,
+    asked: `${questionNumber(c, a, 0.15)} ${SYMBOL[op]} ${questionNumber(c, b, 0.15)}`,
+    expr: `${a} ${CALC[op]} ${b}`,
+    a,
+    b,
+  };
+}
+
+/** Two pairs whose results are distinct and differ from every operand (so an answer's numbers are unambiguous). */
+function twoPairs(c: Chooser, ranges: Split, ops: readonly Op[]): [Pair, Pair] {
+  for (let tries = 0; ; tries++) {
+    const x = pair(c, ranges, ops), y = pair(c, ranges, ops);
+    const rx = value(x.expr), ry = value(y.expr);
+    const operandsText = [x.a, x.b, y.a, y.b].map(String);
+    if ((rx !== ry && !operandsText.includes(rx) && !operandsText.includes(ry)) || tries > 20) return [x, y];
+  }
+}
+
+export const parallel: Family = {
+  name: 'parallel',
+  templates: (split) => PARALLEL[split],
+  draw(c, split, ranges): TaskDraft {
+    const t = c.pick(PARALLEL[split]);
+    const [x, y] = twoPairs(c, ranges, PAIR_OPS);
+    const s = step(`I need ${x.shown} and ${y.shown}. They are independent, so I will call the calculator for both at once.`, [calc(x.expr), calc(y.expr)]);
+    const [rx, ry] = s.results as [string, string];
+    return {
+      template: t.id,
+      question: fill(t.text, { x: x.asked, y: y.asked }),
+      steps: [s],
+      finalReasoning: `The results are ${rx} and ${ry}.`,
+      finalAnswer: `${x.shown} = ${rx} and ${y.shown} = ${ry}.`,
+      answer: { kind: 'numbers', values: [rx, ry] },
+      drawn: [x.a, x.b, y.a, y.b],
+    };
+  },
+};
+
+// ---- compare: which of two expressions is larger (or smaller) ----
+
+const COMPARE: Record<'larger' | 'smaller', Record<Split, QuestionTemplate[]>> = {
+  larger: templateSet(
+    'compare.larger',
+    ['Which is larger: {x} or {y}?', 'Which is bigger, {x} or {y}?', 'Is {x} or {y} greater?'],
+    ['Of {x} and {y}, which one comes out higher?'],
+  ),
+  smaller: templateSet(
+    'compare.smaller',
+    ['Which is smaller: {x} or {y}?', 'Which is less, {x} or {y}?', 'Is {x} or {y} lower?'],
+    ['Of {x} and {y}, which one gives the lower number?'],
+  ),
+};
+
+export const compare: Family = {
+  name: 'compare',
+  templates: (split) => [...COMPARE.larger[split], ...COMPARE.smaller[split]],
+  draw(c, split, ranges): TaskDraft {
+    const want = c.pick(['larger', 'smaller'] as const);
+    const t = c.pick(COMPARE[want][split]);
+    const op = c.pick(['add', 'mul'] as const);
+    const [x, y] = twoPairs(c, ranges, [op]);
+    const s = step(`I need to compare ${x.shown} and ${y.shown}. I will compute both with the calculator.`, [calc(x.expr), calc(y.expr)]);
+    const [rx, ry] = s.results as [string, string];
+    const xWins = (BigInt(rx) > BigInt(ry)) === (want === 'larger');
+    const winner = xWins ? x.shown : y.shown;
+    return {
+      template: t.id,
+      question: fill(t.text, { x: x.asked, y: y.asked }),
+      steps: [s],
+      finalReasoning: `${x.shown} = ${rx} and ${y.shown} = ${ry}, so ${winner} is ${want}.`,
+      finalAnswer: `${x.shown} = ${rx} and ${y.shown} = ${ry}, so the ${want} one is ${winner}.`,
+      answer: { kind: 'choice', options: [x.asked, y.asked], winner: xWins ? 0 : 1 },
+      drawn: [x.a, x.b, y.a, y.b],
+    };
+  },
+};

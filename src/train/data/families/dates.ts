@@ -1,0 +1,49 @@
+// Date differences: one date_diff call; the question writes dates in words or as ISO dates, the call as ISO.
+import { fromDayNumber, dayNumber, isoDate, ukDate, usDate, daysInMonth, type YMD } from '../dates.js';
+import { fill, type Chooser } from '../random.js';
+import { step, type Split, type TaskDraft } from '../task.js';
+import { templateSet, type Family } from './family.js';
+import { YEARS } from './numbers.js';
+
+const T = templateSet(
+  'dates',
+  ['How many days are there from {a} to {b}?', 'How many days pass between {a} and {b}?', 'Count the days from {a} until {b}.', 'What is the number of days between {a} and {b}?'],
+  ['My trip starts on {a} and I return on {b}. How many days is that?', 'If a project begins {a} and ends {b}, how long does it last in days?'],
+);
+
+const inRanges = (y: number, split: Split) => YEARS[split].some(([lo, hi]) => y >= lo && y <= hi);
+
+function drawDate(c: Chooser, split: Split): YMD {
+  const [lo, hi] = c.pick(YEARS[split]);
+  const y = c.int(lo, hi), m = c.int(1, 12);
+  return { y, m, d: c.int(1, daysInMonth(y, m)) };
+}
+
+export const dates: Family = {
+  name: 'dates',
+  templates: (split) => T[split],
+  draw(c, split, ranges): TaskDraft {
+    const t = c.pick(T[split]);
+    let a = drawDate(c, ranges), b: YMD;
+    // the second date follows within about four years and stays in the split's years
+    for (;;) {
+      b = fromDayNumber(dayNumber(a) + c.int(1, 1500));
+      if (inRanges(b.y, ranges)) break;
+      a = drawDate(c, ranges);
+    }
+    const style = c.pick([usDate, ukDate, isoDate]);
+    const s = step(`I need the days from ${isoDate(a)} to ${isoDate(b)}. I will use date_diff.`, [
+      { name: 'date_diff', arguments: { start: isoDate(a), end: isoDate(b) } },
+    ]);
+    const r = s.results[0]!;
+    return {
+      template: t.id,
+      question: fill(t.text, { a: style(a), b: style(b) }),
+      steps: [s],
+      finalReasoning: `date_diff returned ${r}.`,
+      finalAnswer: `From ${style(a)} to ${style(b)} is ${r} days.`,
+      answer: { kind: 'number', value: r },
+      drawn: [a.y, b.y],
+    };
+  },
+};

@@ -1,0 +1,125 @@
+// Python families: sorting a list of numbers or words (sorted()), and counting a letter in a word or a
+// value in a list (.count()). The held-out split's words come from a list that shares no word with training.
+import { HELDOUT_WORDS, TRAIN_WORDS } from '../words.js';
+import { fill, type Chooser } from '../random.js';
+import { step, type Split, type TaskDraft } from '../task.js';
+import { templateSet, type Family } from './family.js';
+import { small } from './numbers.js';
+
+const words = (split: Split) => (split === 'train' ? TRAIN_WORDS : HELDOUT_WORDS);
+const python = (code: string) => ({ name: 'python' as const, arguments: { code } });
+const pyList = (items: readonly (string | number)[]) => `[${items.map((x) => (typeof x === 'string' ? `'${x}'` : String(x))).join(', ')}]`;
+
+// ---- sorting ----
+
+const SORT = {
+  asc: templateSet(
+    'sorting.asc',
+    ['Sort these numbers from smallest to largest: {list}.', 'Put {list} in ascending order.', 'Order from lowest to highest: {list}.'],
+    ['Arrange the values {list} so that they increase.'],
+  ),
+  desc: templateSet(
+    'sorting.desc',
+    ['Sort these numbers from largest to smallest: {list}.', 'Put {list} in descending order.', 'Order from highest to lowest: {list}.'],
+    ['Rank {list} with the biggest first.'],
+  ),
+  alpha: templateSet(
+    'sorting.alpha',
+    ['Sort these words alphabetically: {list}.', 'Put {list} in alphabetical order.', 'Alphabetize: {list}.'],
+    ['Arrange the words {list} as they would appear in a dictionary.'],
+  ),
+};
+
+function distinctNumbers(c: Chooser, ranges: Split, n: number): number[] {
+  const seen = new Set<number>();
+  while (seen.size < n) seen.add(small(c, ranges));
+  return [...seen];
+}
+
+export const sorting: Family = {
+  name: 'sorting',
+  templates: (split) => [...SORT.asc[split], ...SORT.desc[split], ...SORT.alpha[split]],
+  draw(c, split, ranges): TaskDraft {
+    const kind = c.pick(['asc', 'desc', 'alpha'] as const);
+    const t = c.pick(SORT[kind][split]);
+    const n = c.int(3, 6);
+    const items: (string | number)[] = kind === 'alpha' ? c.sample(words(ranges), n) : distinctNumbers(c, ranges, n);
+    const code = `print(sorted(${pyList(items)}${kind === 'desc' ? ', reverse=True' : ''}))`;
+    const order = kind === 'asc' ? 'ascending order' : kind === 'desc' ? 'descending order' : 'alphabetical order';
+    const s = step(`I need these ${n} items in ${order}. I will sort them with Python.`, [python(code)]);
+    const sorted = [...items].sort((a, b) => (typeof a === 'number' ? a - (b as number) : a < b ? -1 : a > b ? 1 : 0));
+    if (kind === 'desc') sorted.reverse();
+    const shown = sorted.join(', ');
+    return {
+      template: t.id,
+      question: fill(t.text, { list: items.join(', ') }),
+      steps: [s],
+      finalReasoning: `Python printed ${s.results[0]}.`,
+      finalAnswer: `In ${order}: ${shown}.`,
+      answer: { kind: 'list', items: sorted.map(String), numeric: kind !== 'alpha' },
+      drawn: kind === 'alpha' ? [] : (items as number[]),
+    };
+  },
+};
+
+// ---- counting ----
+
+const COUNT = {
+  letter: templateSet(
+    'counting.letter',
+    ['How many times does the letter "{x}" appear in "{w}"?', 'Count the letter {x} in the word {w}.', 'How many {x}\'s are in "{w}"?'],
+    ['In the word "{w}", how often do you see the letter "{x}"?'],
+  ),
+  value: templateSet(
+    'counting.value',
+    ['How many times does {x} appear in the list {list}?', 'Count how often {x} occurs in {list}.', 'In {list}, how many entries equal {x}?'],
+    ['Looking at {list}, how frequently is {x} found?'],
+  ),
+};
+
+export const counting: Family = {
+  name: 'counting',
+  templates: (split) => [...COUNT.letter[split], ...COUNT.value[split]],
+  draw(c, split, ranges): TaskDraft {
+    const kind = c.pick(['letter', 'value'] as const);
+    const t = c.pick(COUNT[kind][split]);
+    if (kind === 'letter') {
+      const w = c.pick(words(ranges));
+      // mostly a letter of the word; sometimes one it lacks (the answer is then 0)
+      const x = c.chance(0.85) ? c.pick([...w]) : c.pick([...'abcdefghijklmnopqrstuvwxyz'].filter((l) => !w.includes(l)));
+      const s = step(`I need to count "${x}" in "${w}". I will use Python.`, [python(`print('${w}'.count('${x}'))`)]);
+      const r = s.results[0]!;
+      return {
+        template: t.id,
+        question: fill(t.text, { x, w }),
+        steps: [s],
+        finalReasoning: `Python printed ${r}.`,
+        finalAnswer: `The letter "${x}" appears ${r} ${r === '1' ? 'time' : 'times'} in "${w}".`,
+        answer: { kind: 'number', value: r },
+        drawn: [],
+      };
+    }
+    // a list with repeats: a few distinct values, the asked one repeated 0-4 times
+    const pool = distinctNumbers(c, ranges, c.int(3, 5));
+    const x = pool[0]!;
+    const reps = c.int(0, 4);
+    const list: number[] = [];
+    for (let i = 0; i < reps; i++) list.push(x);
+    for (let i = 0, n = c.int(2, 6); i < n; i++) list.push(c.pick(pool.slice(1)));
+    for (let i = list.length - 1; i > 0; i--) {
+      const j = c.int(0, i);
+      [list[i], list[j]] = [list[j]!, list[i]!];
+    }
+    const s = step(`I need to count ${x} in the list. I will use Python.`, [python(`print(${pyList(list)}.count(${x}))`)]);
+    const r = s.results[0]!;
+    return {
+      template: t.id,
+      question: fill(t.text, { x, list: pyList(list) }),
+      steps: [s],
+      finalReasoning: `Python printed ${r}.`,
+      finalAnswer: `${x} appears ${r} ${r === '1' ? 'time' : 'times'} in the list.`,
+      answer: { kind: 'number', value: r },
+      drawn: [...list, x],
+    };
+  },
+};
