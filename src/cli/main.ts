@@ -3,6 +3,7 @@
 import { Command, CommanderError } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerChat } from './commands/chat.js';
+import { registerCost } from './commands/cost.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerKvPlan } from './commands/kv-plan.js';
 import { registerLogits } from './commands/logits.js';
@@ -28,6 +29,7 @@ export function buildProgram(): Command {
   registerMakeModel(program);
   registerBench(program);
   registerKvPlan(program);
+  registerCost(program);
   return program;
 }
 
