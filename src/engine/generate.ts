@@ -14,6 +14,7 @@
 import type { Tokenizer } from '../tokenizer/index.js';
 import { Sampler, tokenLogprobs, type SamplerOptions, type TokenLogprobs, type TokenSampler } from './sampler.js';
 import { ContextOverflowError, yieldToEventLoop, type Session } from './session.js';
+import { drafterFor, type DraftOptions, type DraftStats } from './speculative.js';
 import { StopMatcher } from './stop.js';
 
 export interface GenerateOptions {
@@ -33,6 +34,8 @@ export interface GenerateOptions {
   readonly special?: boolean;
   /** Cancels generation (finish reason 'cancelled'); checked between prompt chunks and between tokens. */
   readonly signal?: AbortSignal;
+  /** Speculative decoding with the model's MTP heads (engine/speculative.ts); the output is unchanged. */
+  readonly draft?: DraftOptions;
 }
 
 export type FinishReason = 'stop' | 'length' | 'cancelled';
@@ -72,6 +75,8 @@ export interface GenerateResult {
   readonly timings: GenerateTimings;
   /** The seed of the built-in sampler (absent with a custom sampler). */
   readonly seed?: number;
+  /** Drafting statistics, when `draft` was on. */
+  readonly draft?: DraftStats;
 }
 
 export interface PrefillEvent {
@@ -127,6 +132,8 @@ export async function* generate(
   const decoder = tokenizer.createStreamDecoder({ skipSpecial: !(options.special ?? false) });
   const tokVocab = tokenizer.vocabSize;
   const stopper = new StopMatcher(options.stop ?? []);
+  const drafter = options.draft && options.draft.n > 0 ? drafterFor(session) : undefined;
+  drafter?.begin(options.draft!, builtin?.seed ?? 1);
 
   const tokens: number[] = [];
   let text = '';
@@ -163,6 +170,7 @@ export async function* generate(
         totalMs: performance.now() - tStart,
       },
       ...(builtin ? { seed: builtin.seed } : {}),
+      ...(drafter ? { draft: drafter.stats() } : {}),
     };
     return { type: 'done', text: tail, result };
   };
@@ -173,7 +181,9 @@ export async function* generate(
     return yield* done(finish('length', prompt.length >= ctx ? 'context-full' : 'max-tokens'));
   }
 
-  const pre = await session.prefill(prompt, { signal, claim });
+  const onChunk = drafter ? (start: number, end: number) => drafter.onPrefillChunk(prompt.length, start, end) : undefined;
+  const pre = await session.prefill(prompt, { signal, claim, onChunk });
+  drafter?.afterPrefill();
   session.checkClaim(claim);
   if (pre === null) return yield* done(finish('cancelled', 'cancelled'));
   prefillMs = pre.ms;
@@ -185,13 +195,28 @@ export async function* generate(
 
   sampler.reset(prompt);
   let logits = pre.logits;
+  // With drafting, one step yields several tokens (kept drafts and the trunk's own); they wait here.
+  const queue: { id: number; logits: Float32Array }[] = [];
   for (;;) {
     if (sampled >= maxTokens) return yield* done(finish('length', 'max-tokens'));
     if (prompt.length + tokens.length >= ctx) return yield* done(finish('length', 'context-full'));
     const t0 = performance.now();
-    if (tokens.length > 0) logits = session.decode(tokens[tokens.length - 1]!);
-    const id = sampler.sample(logits);
-    sampler.accept(id);
+    let id: number;
+    if (drafter && tokens.length > 0) {
+      if (queue.length === 0) {
+        // Draft no further than the token limit and the context allow (the step adds drafts + 1 positions).
+        const maxDraft = Math.min(maxTokens - sampled - 1, ctx - prompt.length - tokens.length);
+        const r = drafter.step(tokens[tokens.length - 1]!, sampler, maxDraft);
+        r.tokens.forEach((t, i) => queue.push({ id: t, logits: r.logits[i]! }));
+      }
+      const next = queue.shift()!;
+      id = next.id;
+      logits = next.logits;
+    } else {
+      if (tokens.length > 0) logits = session.decode(tokens[tokens.length - 1]!);
+      id = sampler.sample(logits);
+      sampler.accept(id);
+    }
     sampled++;
     const lp = topN !== undefined ? tokenLogprobs(logits, id, topN) : undefined;
     decodeMs += performance.now() - t0;
