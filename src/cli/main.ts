@@ -4,6 +4,7 @@ import { Command, CommanderError } from 'commander';
 import { registerBench } from './commands/bench.js';
 import { registerChat } from './commands/chat.js';
 import { registerCost } from './commands/cost.js';
+import { registerEvalTasks } from './commands/eval-tasks.js';
 import { registerInspect } from './commands/inspect.js';
 import { registerKvPlan } from './commands/kv-plan.js';
 import { registerLogits } from './commands/logits.js';
@@ -30,6 +31,7 @@ export function buildProgram(): Command {
   registerBench(program);
   registerKvPlan(program);
   registerCost(program);
+  registerEvalTasks(program);
   return program;
 }
 
