@@ -138,6 +138,7 @@ export class Drafter {
    */
   begin(opts: DraftOptions, seed: number): void {
     const r = resolveDraft(this.heads.count, opts);
+    if (r.n + 1 > this.session.model.maxBatch) throw new RangeError(`drafting ${r.n} tokens verifies ${r.n + 1} per pass, more than the model's batch size ${this.session.model.maxBatch}`);
     this.n = r.n;
     this.mode = r.mode;
     this.round = 0;

@@ -8,9 +8,12 @@ import type { GGUFHeader } from '../../gguf/reader.js';
 import type { ModelConfig } from '../../model/config.js';
 import { loadModel } from '../../model/load.js';
 import { resolveModel } from '../default-model.js';
+import { addDraftFlags, draftFrom, type DraftFlags } from '../draft-options.js';
+import { benchDraft, draftBenchLines } from '../draft-bench.js';
 import { positiveInt } from '../sampling-options.js';
 
-interface BenchFlags {
+interface BenchFlags extends DraftFlags {
+  draftPrompts: string;
   model?: string;
   threads?: string;
   prompt: string;
@@ -42,7 +45,7 @@ function median(xs: number[]): number {
 }
 
 export function registerBench(program: Command): void {
-  program
+  const cmd = program
     .command('bench')
     .description('measure prefill and decode tokens per second, bytes per decoded token and bandwidth use')
     .option('-m, --model <file>', 'GGUF file (default: the embedded default model)')
@@ -51,16 +54,21 @@ export function registerBench(program: Command): void {
     .option('-n, --n-gen <n>', 'tokens for the decode test (0 = skip)', '128')
     .option('-r, --reps <n>', 'repetitions; medians are reported', '3')
     .option('--json', 'print one JSON object')
-    .action((f: BenchFlags) => {
+    .option('--draft-prompts <n>', 'with --draft: held-out task prompts the generation test decodes from', '4');
+  addDraftFlags(cmd)
+    .action(async (f: BenchFlags) => {
       const p = Number(f.prompt), n = Number(f.nGen);
       if (!Number.isInteger(p) || p < 0) throw new Error(`--prompt must be a non-negative integer, got ${f.prompt}`);
       if (!Number.isInteger(n) || n < 0) throw new Error(`--n-gen must be a non-negative integer, got ${f.nGen}`);
       const reps = positiveInt('reps', f.reps);
+      const draft = draftFrom(f);
+      const draftPrompts = positiveInt('draft-prompts', f.draftPrompts);
       const { path } = resolveModel(f.model);
       const threads = f.threads ? positiveInt('threads', f.threads) : undefined;
       const backend = new CpuBackend({ threads });
       const rss0 = process.memoryUsage().rss;
-      const lm = loadModel(path, { backend, maxBatch: Math.max(1, Math.min(p || 1, 512)) });
+      // Drafting verifies n + 1 tokens in one pass.
+      const lm = loadModel(path, { backend, maxBatch: Math.max(1 + draft.n, Math.min(p || 1, 512)) });
       try {
         const { model } = lm;
         const cfg = model.config;
@@ -93,6 +101,8 @@ export function registerBench(program: Command): void {
         const bw = backend.measureReadBandwidth();
         const perToken = bytesPerToken(lm.file, cfg);
         const decode = decodeRuns.length ? median(decodeRuns) : 0;
+        // Speculative decoding is measured on real generation (drafts only help where the heads predict).
+        const drafting = draft.n > 0 && n > 0 ? await benchDraft(model, lm.file, { draft, nGen: n, prompts: draftPrompts, reps, quiet: f.json }) : null;
         const result = {
           model: path,
           threads: backend.threads,
@@ -107,6 +117,7 @@ export function registerBench(program: Command): void {
           bytes_per_token: Math.round(perToken),
           bandwidth_bytes_per_second: Math.round(bw),
           bandwidth_fraction: decode > 0 ? (perToken * decode) / bw : null,
+          ...(drafting ? { draft: drafting.json } : {}),
         };
         if (f.json) {
           process.stdout.write(JSON.stringify(result) + '\n');
@@ -119,6 +130,7 @@ export function registerBench(program: Command): void {
           n > 0 ? `decode tg${n}: ${decode.toFixed(1)} tokens/s` : '',
           `weights read per decoded token: ${(perToken / 2 ** 20).toFixed(1)} MiB; measured read bandwidth ${gb(bw)}/s` +
             (result.bandwidth_fraction !== null ? `; decode reaches ${(result.bandwidth_fraction * 100).toFixed(0)}% of it` : ''),
+          ...(drafting ? draftBenchLines(drafting) : []),
         ];
         process.stdout.write(lines.filter(Boolean).join('\n') + '\n');
       } finally {

@@ -4,10 +4,11 @@ import { generate, type GenerateResult } from '../../engine/generate.js';
 import { Session } from '../../engine/session.js';
 import { parseModelOutput } from '../../format/index.js';
 import { chatPromptTokens } from '../chat-prompt.js';
+import { addDraftFlags, draftFrom, draftStatsJson, draftStatsLine, type DraftFlags } from '../draft-options.js';
 import { openModel } from '../open-model.js';
 import { addSamplingFlags, addThreadsFlag, positiveInt, samplingFrom, threadsFrom, type SamplingFlags } from '../sampling-options.js';
 
-interface RunFlags extends SamplingFlags {
+interface RunFlags extends SamplingFlags, DraftFlags {
   threads?: string;
   model?: string;
   prompt: string;
@@ -31,9 +32,10 @@ export function registerRun(program: Command): void {
     .option('--stop <text...>', 'stop when the output contains this text', [])
     .option('--ctx <n>', 'context size in tokens (default: the model\'s, at most 4096)')
     .option('--json', 'print one JSON object with the text, token counts, timings and parsed reasoning/tool calls');
-  addThreadsFlag(addSamplingFlags(cmd)).action(async (f: RunFlags) => {
+  addDraftFlags(addThreadsFlag(addSamplingFlags(cmd))).action(async (f: RunFlags) => {
     const maxTokens = positiveInt('n-predict', f.nPredict);
     const sampling = samplingFrom(f);
+    const draft = draftFrom(f);
     const m = openModel(f.model, { quiet: f.json, threads: threadsFrom(f.threads) });
     const controller = new AbortController();
     const onSigint = () => controller.abort();
@@ -46,7 +48,7 @@ export function registerRun(program: Command): void {
         : tok.encode(f.prompt, { addSpecial: true, parseSpecial: false });
       const session = new Session(m.model, f.ctx ? { contextSize: positiveInt('ctx', f.ctx) } : {});
       let result: GenerateResult | undefined;
-      for await (const ev of generate(session, tok, prompt, { maxTokens, stop: f.stop, sampling, signal: controller.signal })) {
+      for await (const ev of generate(session, tok, prompt, { maxTokens, stop: f.stop, sampling, signal: controller.signal, draft })) {
         if (ev.type === 'token' && !f.json) process.stdout.write(ev.text);
         if (ev.type === 'done') {
           if (!f.json) process.stdout.write(ev.text + '\n');
@@ -68,12 +70,14 @@ export function registerRun(program: Command): void {
           completion_tokens: r.usage.completionTokens,
           seed: r.seed,
           timings: r.timings,
+          ...(r.draft ? { draft: draftStatsJson(r.draft) } : {}),
           load_ms: Math.round(m.loadMs),
           kv_bytes: session.cache.info,
         }) + '\n');
       } else {
         const t = r.timings;
         process.stderr.write(`[${r.finishReason}${r.finishDetail !== r.finishReason ? `: ${r.finishDetail}` : ''}] prompt ${t.promptTokens} tokens at ${t.prefillTokensPerSecond.toFixed(1)} tok/s, generated ${t.generatedTokens} at ${t.decodeTokensPerSecond.toFixed(1)} tok/s\n`);
+        if (r.draft) process.stderr.write(draftStatsLine(r.draft) + '\n');
       }
     } finally {
       process.off('SIGINT', onSigint);

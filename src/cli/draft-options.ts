@@ -1,0 +1,47 @@
+// The speculative-decoding flags shared by run, chat and bench: --draft N (0-3) and --draft-mode.
+import type { Command } from 'commander';
+import type { DraftMode, DraftOptions, DraftStats } from '../engine/speculative.js';
+
+export interface DraftFlags {
+  draft?: string;
+  draftMode?: string;
+}
+
+export function addDraftFlags(cmd: Command, defaultN = '0'): Command {
+  return cmd
+    .option('--draft <n>', 'speculative decoding: tokens the MTP heads draft per step, 0-3 (0 = off; the output is unchanged)', defaultN)
+    .option('--draft-mode <mode>', 'chain (head k drafts token k; the default when the model has n heads) or roundrobin (one head, taken in turn, drafts all n)');
+}
+
+export function draftFrom(f: DraftFlags): DraftOptions {
+  const n = Number(f.draft ?? '0');
+  if (!Number.isInteger(n) || n < 0 || n > 3) throw new Error(`--draft must be an integer from 0 to 3, got ${f.draft}`);
+  const mode = f.draftMode;
+  if (mode !== undefined && mode !== 'chain' && mode !== 'roundrobin') throw new Error(`--draft-mode must be chain or roundrobin, got ${mode}`);
+  return mode ? { n, mode: mode as DraftMode } : { n };
+}
+
+/** The stats in snake_case, as `run --json` and `bench --json` print them. */
+export function draftStatsJson(s: DraftStats): Record<string, unknown> {
+  return {
+    n: s.n,
+    mode: s.mode,
+    steps: s.steps,
+    drafted: s.drafted,
+    accepted: s.accepted,
+    acceptance_rate: s.acceptanceRate,
+    drafted_by_depth: s.draftedByDepth,
+    accepted_by_depth: s.acceptedByDepth,
+    acceptance_by_depth: s.acceptanceByDepth,
+    mean_accepted_per_step: s.meanAccepted,
+    mean_tokens_per_step: s.meanTokensPerStep,
+    draft_ms: s.draftMs,
+    verify_ms: s.verifyMs,
+  };
+}
+
+/** One line for humans. */
+export function draftStatsLine(s: DraftStats): string {
+  const depth = s.acceptanceByDepth.map((a, i) => `d${i + 1} ${(a * 100).toFixed(0)}%`).join(', ');
+  return `draft ${s.n} (${s.mode}): ${s.steps} steps, ${s.accepted}/${s.drafted} drafts accepted (${(s.acceptanceRate * 100).toFixed(1)}%; ${depth}), ${s.meanAccepted.toFixed(2)} accepted and ${s.meanTokensPerStep.toFixed(2)} tokens per step`;
+}
