@@ -1,6 +1,7 @@
 // The stepflash command line. One file per command under commands/; this file wires them together and
 // turns any error into a one-line message and a non-zero exit code.
 import { Command, CommanderError } from 'commander';
+import { registerAgent } from './commands/agent.js';
 import { registerBench } from './commands/bench.js';
 import { registerChat } from './commands/chat.js';
 import { registerCost } from './commands/cost.js';
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerKvPlan(program);
   registerCost(program);
   registerEvalTasks(program);
+  registerAgent(program);
   return program;
 }
 
@@ -39,7 +41,8 @@ export async function main(argv: string[]): Promise<number> {
   const program = buildProgram();
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    // A command may set its own exit status (agent: 3 for a budget stop, 130 when cancelled).
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (e) {
     if (e instanceof CommanderError) return e.exitCode;
     process.stderr.write(`stepflash: ${(e as Error).message}\n`);
