@@ -78,7 +78,7 @@ export function v_expf(x: f32): f32 {
 }
 
 /** ggml_v_expf on four lanes (see v_expf). */
-@inline function v_expf4(x: v128): v128 {
+@inline export function v_expf4(x: v128): v128 {
   const R = f32x4.splat(12582912.0);
   const z = fma4(x, f32x4.splat(reinterpret<f32>(0x3fb8aa3b)), R);
   const n = f32x4.sub(z, R);

@@ -38,6 +38,32 @@ export interface MatmulOp {
   readonly nt: number;
 }
 
+/**
+ * How a key/value cache stores its rows: f32; f16 or bf16; or q8_0, llama.cpp's block_q8_0 (an f16 scale
+ * then 32 int8 values: 34 bytes per 32 values). Rows of one position are laid back to back in that format.
+ */
+export type KvCacheType = 'f32' | 'f16' | 'bf16' | 'q8_0';
+
+/**
+ * Bytes one cache row of `n` values takes in `type`. q8_0 needs whole blocks: a row (one position's keys
+ * or values of one layer: KV heads × head dimension) that is not a multiple of 32 cannot be stored in it.
+ */
+export function kvRowBytes(type: KvCacheType, n: number): number {
+  if (!Number.isInteger(n) || n < 0) throw new RangeError(`a cache row of ${n} values is not valid`);
+  switch (type) {
+    case 'f32':
+      return n * 4;
+    case 'f16':
+    case 'bf16':
+      return n * 2;
+    case 'q8_0':
+      if (n % 32 !== 0) throw new RangeError(`q8_0 caches need rows of whole 32-value blocks; this model's rows have ${n} values`);
+      return (n / 32) * 34;
+    default:
+      throw new RangeError(`unknown KV cache type "${String(type)}"`);
+  }
+}
+
 /** One sequence's part of an attention step (see Backend.attention). */
 export interface AttentionJob {
   readonly o: Tensor;
@@ -47,6 +73,9 @@ export interface AttentionJob {
   readonly nt: number;
   readonly pos0: number;
   readonly cap: number;
+  /** Cache storage types (default f32). */
+  readonly typeK?: KvCacheType;
+  readonly typeV?: KvCacheType;
 }
 
 export interface Backend {
@@ -81,6 +110,11 @@ export interface Backend {
   attention(o: Tensor, q: Tensor, kCache: Tensor, vCache: Tensor, nt: number, pos0: number, nHead: number, nKv: number, headDim: number, cap: number, window: number, scale: number): void;
   /** Several sequences' attention with the same head layout, in one dispatch. */
   attentions(jobs: readonly AttentionJob[], nHead: number, nKv: number, headDim: number, window: number, scale: number): void;
+  /**
+   * Stores nRows rows of rowLen f32 values from src into slots slot.. of a cache of `type`, converting
+   * them (f16/bf16 rounding, q8_0 blocks).
+   */
+  kvWrite(cache: Tensor, type: KvCacheType, slot: number, rowLen: number, src: Tensor, nRows: number): void;
   /** Copies n values. */
   copy(dst: Tensor, src: Tensor, n: number): void;
   /** y = a + b over n values. */

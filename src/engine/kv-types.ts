@@ -2,7 +2,11 @@
 // llama.cpp's block_q8_0 (an f16 scale then 32 int8 values: 34 bytes per 32 values), the format StepFun
 // runs Step 3.5 Flash's 256K context with (`-ctk q8_0 -ctv q8_0`).
 
-export type KvCacheType = 'f32' | 'f16' | 'bf16' | 'q8_0';
+import { kvRowBytes } from '../backend/backend.js';
+import type { KvCacheType } from '../model/kv.js';
+
+export type { KvCacheType };
+export { kvRowBytes };
 
 export const KV_CACHE_TYPES: readonly KvCacheType[] = ['f32', 'f16', 'bf16', 'q8_0'];
 
@@ -14,22 +18,4 @@ export function parseKvCacheType(name: string, flag = '--cache-type'): KvCacheTy
   const t = name.toLowerCase();
   if ((KV_CACHE_TYPES as readonly string[]).includes(t)) return t as KvCacheType;
   throw new Error(`${flag} "${name}" is not a KV cache type (choose one of ${KV_CACHE_TYPES.join(', ')})`);
-}
-
-/**
- * Bytes one cache row of `n` values takes in `type`. q8_0 needs whole blocks: a row (one position's keys
- * or values of one layer: KV heads × head dimension) that is not a multiple of 32 cannot be stored in it.
- */
-export function kvRowBytes(type: KvCacheType, n: number): number {
-  if (!Number.isInteger(n) || n < 0) throw new RangeError(`a cache row of ${n} values is not valid`);
-  switch (type) {
-    case 'f32':
-      return n * 4;
-    case 'f16':
-    case 'bf16':
-      return n * 2;
-    case 'q8_0':
-      if (n % Q8_0_BLOCK !== 0) throw new RangeError(`q8_0 caches need rows of whole 32-value blocks; this model's rows have ${n} values`);
-      return (n / Q8_0_BLOCK) * Q8_0_BLOCK_BYTES;
-  }
 }

@@ -1,11 +1,16 @@
 // What the forward pass needs from a key/value cache. The engine allocates and manages caches; the model
 // only writes each new position's keys and values and attends over them.
-import type { Tensor } from '../backend/backend.js';
+import type { KvCacheType, Tensor } from '../backend/backend.js';
+
+export type { KvCacheType };
 
 export interface LayerKV {
   /** [capacity][nKv * headDim] keys; position p lives in slot p % capacity. */
   readonly k: Tensor;
   readonly v: Tensor;
+  /** Storage of k and v (default f32); the tensors then hold bytes, not f32 values. */
+  readonly typeK?: KvCacheType;
+  readonly typeV?: KvCacheType;
   /** Slots held: the whole context on full-attention layers, window + batch on sliding layers. */
   readonly capacity: number;
 }

@@ -228,15 +228,19 @@ export class Step35Model {
       B.rope(qs, sg.nt, L.nHead, hd, L.nRot, neox, cs);
       B.rope(ks, sg.nt, L.nHeadKv, hd, L.nRot, neox, cs);
       const kv = sg.seq.layers[il]!;
-      // New positions go to consecutive slots of the ring: one copy, or two where it wraps.
+      const typeK = kv.typeK ?? 'f32', typeV = kv.typeV ?? 'f32';
+      // New positions go to consecutive slots of the ring: one copy, or two where it wraps. Caches stored
+      // as f16/bf16/q8_0 convert the rows on the way in.
       for (let t = 0; t < sg.nt; ) {
         const slot = (sg.pos0 + t) % kv.capacity;
         const run = Math.min(sg.nt - t, kv.capacity - slot);
-        B.copy(slice(kv.k, slot * kRow, run * kRow), slice(ks, t * kRow, run * kRow), run * kRow);
-        B.copy(slice(kv.v, slot * vRow, run * vRow), slice(v, (sg.offset + t) * vRow, run * vRow), run * vRow);
+        if (typeK === 'f32') B.copy(slice(kv.k, slot * kRow, run * kRow), slice(ks, t * kRow, run * kRow), run * kRow);
+        else B.kvWrite(kv.k, typeK, slot, kRow, slice(ks, t * kRow, run * kRow), run);
+        if (typeV === 'f32') B.copy(slice(kv.v, slot * vRow, run * vRow), slice(v, (sg.offset + t) * vRow, run * vRow), run * vRow);
+        else B.kvWrite(kv.v, typeV, slot, vRow, slice(v, (sg.offset + t) * vRow, run * vRow), run);
         t += run;
       }
-      jobs.push({ o: slice(o, sg.offset * oRow, sg.nt * oRow), q: qs, kCache: kv.k, vCache: kv.v, nt: sg.nt, pos0: sg.pos0, cap: kv.capacity });
+      jobs.push({ o: slice(o, sg.offset * oRow, sg.nt * oRow), q: qs, kCache: kv.k, vCache: kv.v, nt: sg.nt, pos0: sg.pos0, cap: kv.capacity, typeK, typeV });
     }
     this.t('Qcur_pos', L.index, q, nt * qRow);
     this.t('Kcur_pos', L.index, k, nt * kRow);

@@ -4,7 +4,7 @@
 // multiplied with activations quantized to Q8_0 exactly as llama.cpp's CPU backend quantizes them; other
 // types are dequantized to f32 and their activations rounded the way llama.cpp rounds them for that type.
 import { bytesFor, typeName } from '../../gguf/ggml-types.js';
-import type { AttentionJob, Backend, MatmulOp, Matrix, MatrixSource, Tensor } from '../backend.js';
+import { kvRowBytes as kvRowBytesOf, type AttentionJob, type Backend, type KvCacheType, type MatmulOp, type Matrix, type MatrixSource, type Tensor } from '../backend.js';
 import { scalarSilu, sigmoid } from '../ggml-math.js';
 import { availableParallelism } from 'node:os';
 import { formatFor, type ActivationKind, type CpuMatrix, type PreparedActivation } from './formats/index.js';
@@ -13,6 +13,8 @@ import { ThreadPool, type KernelCall } from './thread-pool.js';
 import { WasmMemory } from './wasm-memory.js';
 
 const SCRATCH_MIN = 64 << 10;
+/** Cache type codes of kernels/kv.ts. */
+const KV_TYPE_CODE: Record<KvCacheType, number> = { f32: 0, f16: 1, bf16: 2, q8_0: 3 };
 
 export interface CpuBackendOptions {
   /** Threads computing kernels, this one included. Default: the machine's cores. */
@@ -260,7 +262,21 @@ export class CpuBackend implements Backend {
   attentions(jobs: readonly AttentionJob[], nHead: number, nKv: number, headDim: number, window: number, scale: number): void {
     let maxKeys = 0;
     for (const j of jobs) maxKeys = Math.max(maxKeys, window > 0 ? Math.min(window, j.pos0 + j.nt) : j.pos0 + j.nt);
-    this.ensureScratch((maxKeys + 32 + 64 + 16 * headDim) * 4);
+    this.ensureScratch((maxKeys + 32 + 64 + 18 * headDim) * 4);
+    // Quantized or half-precision caches go through attention_kv; f32 caches keep the llama.cpp-ordered kernel.
+    if (jobs.some((j) => (j.typeK ?? 'f32') !== 'f32' || (j.typeV ?? 'f32') !== 'f32')) {
+      if ((jobs.some((j) => j.typeK === 'q8_0' || j.typeV === 'q8_0')) && headDim % 32 !== 0)
+        throw new RangeError(`q8_0 caches need a head dimension that is a multiple of 32, not ${headDim}`);
+      this.getPool().run(jobs.map((j) => ({
+        kernel: 'attention_kv' as const,
+        args: [j.q.ptr, j.kCache.ptr, j.vCache.ptr, j.o.ptr, j.nt, j.pos0, nHead, nKv, headDim, j.cap, window, Math.fround(scale),
+          KV_TYPE_CODE[j.typeK ?? 'f32'], KV_TYPE_CODE[j.typeV ?? 'f32'], 0, 0, 0],
+        rows: j.nt * nHead,
+        r0Arg: 14,
+        scratchArg: 16,
+      })));
+      return;
+    }
     this.getPool().run(jobs.map((j) => ({
       kernel: 'attention' as const,
       args: [j.q.ptr, j.kCache.ptr, j.vCache.ptr, j.o.ptr, j.nt, j.pos0, nHead, nKv, headDim, j.cap, window, Math.fround(scale), 0, 0, 0],
@@ -268,6 +284,13 @@ export class CpuBackend implements Backend {
       r0Arg: 12,
       scratchArg: 14,
     })));
+  }
+
+  kvWrite(cache: Tensor, type: KvCacheType, slot: number, rowLen: number, src: Tensor, nRows: number): void {
+    const rowBytes = kvRowBytesOf(type, rowLen);
+    if ((slot + nRows) * rowBytes > cache.size * 4 || nRows * rowLen > src.size)
+      throw new RangeError(`cache write of ${nRows} rows at slot ${slot} does not fit the cache or the source`);
+    this.k.kv_store(src.ptr, cache.ptr + slot * rowBytes, nRows, rowLen, KV_TYPE_CODE[type]);
   }
 
   copy(dst: Tensor, src: Tensor, n: number): void {

@@ -1,0 +1,154 @@
+// Key/value caches stored as f16, bf16 or q8_0 (llama.cpp's block_q8_0: an f16 scale then 32 int8 values,
+// 34 bytes per 32 values), and attention that reads them. Type codes: 0 f32, 1 f16, 2 bf16, 3 q8_0.
+// A cache row (one position of one layer) holds nKv heads of hd values; q8_0 needs hd % 32 == 0 so that
+// every head starts on a block.
+import { f16_bits_to_f32, f32_to_f16_bits } from './quantize';
+import { fma4, reduce16, vec_dot_f32 } from './ggml-order';
+import { v_expf4 } from './ops';
+
+@inline function rowBytes(type: i32, n: i32): usize {
+  if (type == 0) return <usize>n << 2;
+  if (type == 3) return <usize>(n >> 5) * 34;
+  return <usize>n << 1;
+}
+
+/**
+ * Writes nRows rows of n f32 values from src into dst, converted to `type`, rows back to back. q8_0 is
+ * quantized as llama.cpp's x86 quantize_row_q8_0 does when it copies into a cache: d = amax/127 stored as
+ * f16, q = round-half-even(x · 127/amax).
+ */
+export function kv_store(src: usize, dst: usize, nRows: i32, n: i32, type: i32): void {
+  const total = nRows * n;
+  if (type == 0) {
+    memory.copy(dst, src, <usize>total << 2);
+    return;
+  }
+  if (type == 1) {
+    for (let i = 0; i < total; i++) store<u16>(dst + (<usize>i << 1), <u16>f32_to_f16_bits(load<f32>(src + (<usize>i << 2))));
+    return;
+  }
+  if (type == 2) {
+    for (let i = 0; i < total; i++) {
+      // Round to nearest even; NaN stays a (quiet) NaN.
+      const x = reinterpret<u32>(load<f32>(src + (<usize>i << 2)));
+      const h = (x & 0x7fffffff) > 0x7f800000 ? (x >> 16) | 64 : (x + (0x7fff + ((x >> 16) & 1))) >> 16;
+      store<u16>(dst + (<usize>i << 1), <u16>h);
+    }
+    return;
+  }
+  const signMask = i32x4.splat(0x7fffffff);
+  const nb = total >> 5;
+  for (let b = 0; b < nb; b++) {
+    const xb = src + (<usize>b << 7);
+    const yb = dst + <usize>b * 34;
+    let m = v128.and(v128.load(xb), signMask);
+    for (let i = 16; i < 128; i += 16) m = f32x4.max(m, v128.and(v128.load(xb + i), signMask));
+    const amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+    store<u16>(yb, <u16>f32_to_f16_bits(amax / 127.0));
+    const idv = f32x4.splat(amax != 0 ? <f32>127.0 / amax : 0);
+    for (let i = 0; i < 32; i += 8) {
+      const a = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xb + (<usize>i << 2)), idv)));
+      const c = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xb + (<usize>i << 2) + 16), idv)));
+      const s16 = i16x8.narrow_i32x4_s(a, c);
+      v128.store64_lane(yb + 2 + <usize>i, i8x16.narrow_i16x8_s(s16, s16), 0);
+    }
+  }
+}
+
+/** Converts n values of `type` at p to f32 at out (n a multiple of 32 for q8_0, of 4 otherwise). */
+@inline function load_row(p: usize, type: i32, n: i32, out: usize): void {
+  if (type == 1) {
+    for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), f16_bits_to_f32(<u32>load<u16>(p + (<usize>i << 1))));
+  } else if (type == 2) {
+    for (let i = 0; i < n; i += 4) {
+      const h = v128.load64_zero(p + (<usize>i << 1));
+      v128.store(out + (<usize>i << 2), i32x4.shl(i32x4.extend_low_i16x8_u(h), 16));
+    }
+  } else {
+    // block_q8_0: x = d · q, d the block's f16 scale (dequantize_row_q8_0).
+    for (let b = 0; b < n >> 5; b++) {
+      const blk = p + <usize>b * 34;
+      const d = f32x4.splat(f16_bits_to_f32(<u32>load<u16>(blk)));
+      const ob = out + (<usize>b << 7);
+      for (let i = 0; i < 32; i += 8) {
+        const q16 = i16x8.extend_low_i8x16_s(v128.load64_zero(blk + 2 + <usize>i));
+        v128.store(ob + (<usize>i << 2), f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_low_i16x8_s(q16)), d));
+        v128.store(ob + (<usize>i << 2) + 16, f32x4.mul(f32x4.convert_i32x4_s(i32x4.extend_high_i16x8_s(q16)), d));
+      }
+    }
+  }
+}
+
+/**
+ * attention() of kernels/ops.ts over caches of any type: the same visibility rules, score order, softmax
+ * and 16-lane value sums; each key and value head row is converted to f32 before it is used, so an f32
+ * cache gives exactly what attention() gives. Scratch needs (keys + 32) + 64 + 18*hd floats.
+ */
+export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, typeK: i32, typeV: i32, r0: i32, r1: i32, scratch: usize): void {
+  const group = nHead / nKv;
+  const kRow = rowBytes(typeK, nKv * hd);
+  const vRow = rowBytes(typeV, nKv * hd);
+  const kHead = rowBytes(typeK, hd);
+  const vHead = rowBytes(typeV, hd);
+  for (let row = r0; row < r1; row++) {
+    const t = row / nHead;
+    const h = row % nHead;
+    const P = pos0 + t;
+    const start = window > 0 && P - window + 1 > 0 ? P - window + 1 : 0;
+    const base = start & ~15;
+    const nChunks = (P >> 4) - (base >> 4) + 1;
+    const scores = scratch;
+    const lanes = scores + (<usize>(nChunks << 4) << 2);
+    const acc = lanes + 256;
+    const kbuf = acc + (<usize>(hd << 4) << 2);
+    const vbuf = kbuf + (<usize>hd << 2);
+    const kvh = h / group;
+    const qh = q + ((<usize>(t * nHead + h) * hd) << 2);
+    let mx: f32 = -Infinity;
+    for (let j = base; j < (nChunks << 4) + base; j++) {
+      let s: f32 = -Infinity;
+      if (j >= start && j <= P) {
+        let kp = kc + <usize>(j % cap) * kRow + <usize>kvh * kHead;
+        if (typeK != 0) {
+          load_row(kp, typeK, hd, kbuf);
+          kp = kbuf;
+        }
+        s = vec_dot_f32(kp, qh, hd, lanes) * scale;
+        if (s > mx) mx = s;
+      }
+      store<f32>(scores + (<usize>(j - base) << 2), s);
+    }
+    let sum: f64 = 0;
+    for (let m = 0; m < nChunks; m++) {
+      const cp = scores + (<usize>(m << 4) << 2);
+      const mv = f32x4.splat(mx);
+      for (let l = 0; l < 16; l += 4) {
+        const p = cp + (<usize>l << 2);
+        v128.store(p, v_expf4(f32x4.sub(v128.load(p), mv)));
+      }
+      sum += <f64>reduce16(cp);
+    }
+    const inv = <f32>(1.0 / sum);
+    for (let i = 0; i < hd << 4; i += 4) v128.store(acc + (<usize>i << 2), f32x4.splat(0));
+    for (let j = start; j <= P; j++) {
+      const pj: f32 = load<f32>(scores + (<usize>(j - base) << 2)) * inv;
+      let vp = vc + <usize>(j % cap) * vRow + <usize>kvh * vHead;
+      if (typeV != 0) {
+        load_row(vp, typeV, hd, vbuf);
+        vp = vbuf;
+      }
+      const ar = acc + ((<usize>(j & 15) * hd) << 2);
+      const pv = f32x4.splat(pj);
+      for (let d = 0; d < hd; d += 4) {
+        const ap = ar + (<usize>d << 2);
+        v128.store(ap, fma4(v128.load(vp + (<usize>d << 2)), pv, v128.load(ap)));
+      }
+    }
+    const oh = o + ((<usize>(t * nHead + h) * hd) << 2);
+    const rb = <usize>hd << 2;
+    for (let d = 0; d < hd; d++) {
+      for (let l = 0; l < 16; l++) store<f32>(lanes + (<usize>l << 2), load<f32>(acc + <usize>l * rb + (<usize>d << 2)));
+      store<f32>(oh + (<usize>d << 2), reduce16(lanes));
+    }
+  }
+}
