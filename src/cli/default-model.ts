@@ -14,8 +14,17 @@ function candidates(): string[] {
   return [repoModels, join(tmpdir(), 'stepflash-models')];
 }
 
-/** Path of the default model, generating it (about a quarter of a second) when missing. */
+/** Path of the default model. */
 export function defaultModelPath(): string {
+  return tinyRandomModelPath();
+}
+
+/**
+ * Path of the deterministic random-weight 'tiny' step35 model (8 layers, 16 experts, an MTP layer),
+ * generating it (about a quarter of a second) when missing. Tests that need a model whose shape, not its
+ * skill, matters use this one.
+ */
+export function tinyRandomModelPath(): string {
   for (const dir of candidates()) {
     const path = join(dir, 'tiny-random-q8_0.gguf');
     if (existsSync(path)) return path;
@@ -30,7 +39,7 @@ export function defaultModelPath(): string {
       // not writable: try the next place
     }
   }
-  throw new Error('cannot write the default model anywhere (tried the repository models/ folder and the temp dir)');
+  throw new Error('cannot write the random tiny model anywhere (tried the repository models/ folder and the temp dir)');
 }
 
 export function resolveModel(path: string | undefined): { path: string; isDefault: boolean } {

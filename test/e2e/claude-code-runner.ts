@@ -10,7 +10,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { defaultModelPath } from '../../src/cli/default-model.js';
+import { tinyRandomModelPath } from '../../src/cli/default-model.js';
 import { GGUFFile } from '../../src/gguf/reader.js';
 import { createChatService } from '../../src/server/engine/index.js';
 import { startServer } from '../../src/server/server.js';
@@ -76,7 +76,7 @@ async function runClaude(url: string, prompt: string, extraArgs: string[], home:
 }
 
 async function main(): Promise<void> {
-  const file = GGUFFile.open(defaultModelPath());
+  const file = GGUFFile.open(tinyRandomModelPath());
   const tokenizer = Tokenizer.fromMetadata(file.metadata);
   file.close();
   const model = new ScriptedModel(tokenizer, reply, { maxBatch: 4096 });

@@ -11,7 +11,7 @@ import { modelPreset } from '../../src/engine/kv-presets.js';
 import { kvRowBytes, parseKvCacheType } from '../../src/engine/kv-types.js';
 import { GGUFFile } from '../../src/gguf/reader.js';
 import { configFromMetadata } from '../../src/model/config.js';
-import { defaultModelPath } from '../../src/cli/default-model.js';
+import { tinyRandomModelPath } from '../../src/cli/default-model.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const GiB = 2 ** 30, MiB = 2 ** 20;
@@ -60,7 +60,7 @@ describe('kv-plan', () => {
   });
 
   test('for a model file the plan equals what the engine allocates', () => {
-    const f = GGUFFile.open(defaultModelPath());
+    const f = GGUFFile.open(tinyRandomModelPath());
     const cfg = configFromMetadata(f.metadata, (n) => f.tensor(n) !== undefined);
     f.close();
     let next = 0;

@@ -1,6 +1,6 @@
 // Shared pieces of the engine tests: the embedded tiny random model (one thread: the test machine is small
 // and shared), its tokenizer, scripted services, and reading a chat's events.
-import { defaultModelPath } from '../../../src/cli/default-model.js';
+import { tinyRandomModelPath } from '../../../src/cli/default-model.js';
 import type { ChatEvent, ChatRequest, ChatService } from '../../../src/server/chat-service.js';
 import { createChatService, type ChatServiceOptions } from '../../../src/server/engine/index.js';
 import { loadModel, type LoadedModel } from '../../../src/model/load.js';
@@ -13,7 +13,7 @@ let tokenizer: Tokenizer | null = null;
 /** The default model's tokenizer (byte-level BPE with the Step chat tokens). */
 export function tinyTokenizer(): Tokenizer {
   if (!tokenizer) {
-    const f = GGUFFile.open(defaultModelPath());
+    const f = GGUFFile.open(tinyRandomModelPath());
     try {
       tokenizer = Tokenizer.fromMetadata(f.metadata);
     } finally {
@@ -24,7 +24,7 @@ export function tinyTokenizer(): Tokenizer {
 }
 
 export function loadTiny(maxBatch?: number): { loaded: LoadedModel; tokenizer: Tokenizer } {
-  const loaded = loadModel(defaultModelPath(), { threads: 1, ...(maxBatch ? { maxBatch } : {}) });
+  const loaded = loadModel(tinyRandomModelPath(), { threads: 1, ...(maxBatch ? { maxBatch } : {}) });
   return { loaded, tokenizer: tinyTokenizer() };
 }
 
