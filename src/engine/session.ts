@@ -3,11 +3,13 @@
 // the common prefix and only the rest is evaluated. Sliding-window layers limit how far the cache can be
 // rolled back (KvCache.maxRollback); past that limit the prompt is evaluated from scratch.
 import type { Step35Model } from '../model/step35.js';
-import { KvCache } from './kv-cache.js';
+import { KvCache, type KvCacheTypes } from './kv-cache.js';
 
 export interface SessionOptions {
   /** Most positions the cache holds (prompt + generated). Default: the model's training context, at most 4096. */
   readonly contextSize?: number;
+  /** Key/value cache storage (default f32). */
+  readonly cacheTypes?: KvCacheTypes;
 }
 
 export interface PrefillResult {
@@ -40,7 +42,7 @@ export class Session {
 
   constructor(readonly model: Step35Model, options: SessionOptions = {}) {
     const ctx = options.contextSize ?? Math.min(model.config.nCtxTrain || 4096, 4096);
-    this.cache = new KvCache(model.backend, model.config, ctx, model.maxBatch);
+    this.cache = new KvCache(model.backend, model.config, ctx, model.maxBatch, options.cacheTypes);
   }
 
   get contextSize(): number {

@@ -8,6 +8,7 @@ import type { GGUFHeader } from '../../gguf/reader.js';
 import type { ModelConfig } from '../../model/config.js';
 import { loadModel } from '../../model/load.js';
 import { resolveModel } from '../default-model.js';
+import { addCacheTypeFlags, cacheTypesFrom, type CacheTypeFlags } from '../cache-type-flags.js';
 import { addDraftFlags, draftFrom, type DraftFlags } from '../draft-options.js';
 import { benchDraft, draftBenchLines } from '../draft-bench.js';
 import { positiveInt } from '../sampling-options.js';
@@ -55,13 +56,14 @@ export function registerBench(program: Command): void {
     .option('-r, --reps <n>', 'repetitions; medians are reported', '3')
     .option('--json', 'print one JSON object')
     .option('--draft-prompts <n>', 'with --draft: held-out task prompts the generation test decodes from', '4');
-  addDraftFlags(cmd)
-    .action(async (f: BenchFlags) => {
+  addCacheTypeFlags(addDraftFlags(cmd))
+    .action(async (f: BenchFlags & CacheTypeFlags) => {
       const p = Number(f.prompt), n = Number(f.nGen);
       if (!Number.isInteger(p) || p < 0) throw new Error(`--prompt must be a non-negative integer, got ${f.prompt}`);
       if (!Number.isInteger(n) || n < 0) throw new Error(`--n-gen must be a non-negative integer, got ${f.nGen}`);
       const reps = positiveInt('reps', f.reps);
       const draft = draftFrom(f);
+      const cacheTypes = cacheTypesFrom(f);
       const draftPrompts = positiveInt('draft-prompts', f.draftPrompts);
       const { path } = resolveModel(f.model);
       const threads = f.threads ? positiveInt('threads', f.threads) : undefined;
@@ -81,14 +83,14 @@ export function registerBench(program: Command): void {
         for (let r = -1; r < reps; r++) {
           // r = -1 is a warm-up, not counted.
           if (p > 0) {
-            const kv = new KvCache(backend, cfg, ctx, model.maxBatch);
+            const kv = new KvCache(backend, cfg, ctx, model.maxBatch, cacheTypes);
             const t0 = performance.now();
             model.forward(tokens(p, r + 2), kv, { logits: 'last' });
             const ms = performance.now() - t0;
             if (r >= 0) prefillRuns.push((p * 1000) / ms);
           }
           if (n > 0) {
-            const kv = new KvCache(backend, cfg, ctx, model.maxBatch);
+            const kv = new KvCache(backend, cfg, ctx, model.maxBatch, cacheTypes);
             const ids = tokens(n, r + 7);
             const t0 = performance.now();
             for (const id of ids) model.forward([id], kv, { logits: 'last' });
@@ -112,6 +114,8 @@ export function registerBench(program: Command): void {
           rss_peak_to_file: rssPeak / lm.file.fileSize,
           rss_model_bytes: rssLoaded - rss0,
           kernels: kernelBuild(),
+          cache_type_k: cacheTypes.k,
+          cache_type_v: cacheTypes.v,
           prefill: p > 0 ? { tokens: p, tokens_per_second: median(prefillRuns), runs: prefillRuns } : null,
           decode: n > 0 ? { tokens: n, tokens_per_second: decode, runs: decodeRuns } : null,
           bytes_per_token: Math.round(perToken),

@@ -3,6 +3,7 @@
 // input at all it answers one example question, so `npm start` always shows the whole path working.
 import { createInterface } from 'node:readline/promises';
 import type { Command } from 'commander';
+import { addCacheTypeFlags, cacheTypesFrom, type CacheTypeFlags } from '../cache-type-flags.js';
 import { generate } from '../../engine/generate.js';
 import { Session } from '../../engine/session.js';
 import { OutputParser, type ChatMessageInput } from '../../format/index.js';
@@ -61,13 +62,14 @@ export function registerChat(program: Command): void {
     .option('-m, --model <file>', 'GGUF file (default: the embedded default model)')
     .option('--system <text>', 'system message')
     .option('-n, --n-predict <n>', 'most tokens per answer', '96');
-  addThreadsFlag(addSamplingFlags(cmd)).action(async (f: ChatFlags) => {
+  addCacheTypeFlags(addThreadsFlag(addSamplingFlags(cmd))).action(async (f: ChatFlags & CacheTypeFlags) => {
     samplingFrom(f);
+    const cacheTypes = cacheTypesFrom(f);
     const m = openModel(f.model, { threads: threadsFrom(f.threads) });
     const controller = new AbortController();
     try {
       process.stdout.write(`stepflash chat, model: ${m.label}\n`);
-      const session = new Session(m.model);
+      const session = new Session(m.model, { cacheTypes });
       const history: ChatMessageInput[] = f.system ? [{ role: 'system', content: f.system }] : [];
       const turn = async (text: string) => {
         history.push({ role: 'user', content: text });

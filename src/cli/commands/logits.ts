@@ -1,6 +1,7 @@
 // stepflash logits: teacher-forced next-token log-probabilities at every position, one JSON line each.
 import type { Command } from 'commander';
 import { KvCache } from '../../engine/kv-cache.js';
+import { cacheTypesFrom, type CacheTypeFlags } from '../cache-type-flags.js';
 import { openModel } from '../open-model.js';
 import { threadsFrom } from '../sampling-options.js';
 
@@ -45,7 +46,10 @@ export function registerLogits(program: Command): void {
     .option('--text <text>', 'text to tokenize instead of --tokens (special tokens parsed)')
     .option('--top <k>', 'how many of the most likely tokens to print per position', '10')
     .option('-t, --threads <n>', 'threads computing kernels (default: the machine\'s cores)')
-    .action((opts: { model?: string; tokens?: string; text?: string; top: string; threads?: string }) => {
+    .option('--cache-type-k <type>', 'key cache type: f32 (default), f16, bf16, q8_0')
+    .option('--cache-type-v <type>', 'value cache type: f32 (default), f16, bf16, q8_0')
+    .action((opts: { model?: string; tokens?: string; text?: string; top: string; threads?: string } & CacheTypeFlags) => {
+      const cacheTypes = cacheTypesFrom(opts);
       const k = Number(opts.top);
       if (!Number.isInteger(k) || k < 1) throw new Error(`--top must be a positive integer, got ${opts.top}`);
       if (!opts.tokens && opts.text === undefined) throw new Error('give the input as --tokens 1,2,3 or --text "..."');
@@ -54,7 +58,7 @@ export function registerLogits(program: Command): void {
         const ids = opts.tokens ? parseTokenList(opts.tokens) : m.tokenizer.encode(opts.text!, { parseSpecial: true });
         const V = m.model.config.nVocab;
         for (const id of ids) if (id >= V) throw new Error(`token id ${id} is outside the vocabulary (0..${V - 1})`);
-        const kv = new KvCache(m.model.backend, m.model.config, Math.max(ids.length, 1), m.model.maxBatch);
+        const kv = new KvCache(m.model.backend, m.model.config, Math.max(ids.length, 1), m.model.maxBatch, cacheTypes);
         const logits = m.model.forward(ids, kv, { logits: 'all' });
         const lines: string[] = [];
         for (let pos = 0; pos < ids.length; pos++) {

@@ -1,5 +1,6 @@
 // stepflash run: generate from a prompt, streaming text to stdout, or one JSON object with --json.
 import type { Command } from 'commander';
+import { addCacheTypeFlags, cacheTypesFrom, type CacheTypeFlags } from '../cache-type-flags.js';
 import { generate, type GenerateResult } from '../../engine/generate.js';
 import { Session } from '../../engine/session.js';
 import { parseModelOutput } from '../../format/index.js';
@@ -32,10 +33,11 @@ export function registerRun(program: Command): void {
     .option('--stop <text...>', 'stop when the output contains this text', [])
     .option('--ctx <n>', 'context size in tokens (default: the model\'s, at most 4096)')
     .option('--json', 'print one JSON object with the text, token counts, timings and parsed reasoning/tool calls');
-  addDraftFlags(addThreadsFlag(addSamplingFlags(cmd))).action(async (f: RunFlags) => {
+  addCacheTypeFlags(addDraftFlags(addThreadsFlag(addSamplingFlags(cmd)))).action(async (f: RunFlags & CacheTypeFlags) => {
     const maxTokens = positiveInt('n-predict', f.nPredict);
     const sampling = samplingFrom(f);
     const draft = draftFrom(f);
+    const cacheTypes = cacheTypesFrom(f);
     const m = openModel(f.model, { quiet: f.json, threads: threadsFrom(f.threads) });
     const controller = new AbortController();
     const onSigint = () => controller.abort();
@@ -46,7 +48,7 @@ export function registerRun(program: Command): void {
       const prompt = f.chat
         ? chatPromptTokens(tok, [...(f.system ? [{ role: 'system' as const, content: f.system }] : []), { role: 'user' as const, content: f.prompt }])
         : tok.encode(f.prompt, { addSpecial: true, parseSpecial: false });
-      const session = new Session(m.model, f.ctx ? { contextSize: positiveInt('ctx', f.ctx) } : {});
+      const session = new Session(m.model, { ...(f.ctx ? { contextSize: positiveInt('ctx', f.ctx) } : {}), cacheTypes });
       let result: GenerateResult | undefined;
       for await (const ev of generate(session, tok, prompt, { maxTokens, stop: f.stop, sampling, signal: controller.signal, draft })) {
         if (ev.type === 'token' && !f.json) process.stdout.write(ev.text);

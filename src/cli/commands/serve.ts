@@ -2,6 +2,7 @@
 // Binds to loopback unless --host says otherwise; prints the URL (and, with --json, one JSON line that
 // scripts can wait for); stops cleanly on SIGINT/SIGTERM.
 import type { Command } from 'commander';
+import { addCacheTypeFlags, cacheTypesFrom, type CacheTypeFlags } from '../cache-type-flags.js';
 import { createChatService } from '../../server/engine/index.js';
 import { startServer } from '../../server/server.js';
 import type { ReasoningField } from '../../server/api/openai/index.js';
@@ -53,7 +54,7 @@ export function registerServe(program: Command): void {
     .option('--no-web', 'do not serve the web chat at /')
     .option('--json', 'print one JSON line {"url", "model", ...} when ready, for scripts')
     .option('-q, --quiet', 'no per-request log lines');
-  addThreadsFlag(cmd).action(async (f: ServeFlags) => {
+  addCacheTypeFlags(addThreadsFlag(cmd)).action(async (f: ServeFlags & CacheTypeFlags) => {
     const port = nonNegativeInt('port', f.port);
     if (port > 65535) throw new Error(`--port must be at most 65535, got ${port}`);
     const parallel = positiveInt('parallel', f.parallel);
@@ -66,6 +67,7 @@ export function registerServe(program: Command): void {
       throw new Error(`--reasoning-format must be one of ${REASONING_FIELDS.join(', ')}, got "${f.reasoningFormat}"`);
     }
     const apiKey = f.apiKey ?? (process.env.STEPFLASH_API_KEY || undefined);
+    const cacheTypes = cacheTypesFrom(f);
 
     const m = openModel(f.model, { quiet: f.json, threads: threadsFrom(f.threads) });
     const trained = m.model.config.nCtxTrain || DEFAULT_CTX;
@@ -79,6 +81,7 @@ export function registerServe(program: Command): void {
       contextSize,
       parallel,
       draft,
+      cacheTypes,
       ...(queueSize !== undefined ? { queueSize } : {}),
       ...(reasoningBudget !== undefined ? { reasoningBudget } : {}),
     });

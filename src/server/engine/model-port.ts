@@ -3,7 +3,7 @@
 // through stepModelPort(); tests plug in a scripted model (test/helpers/scripted-model.ts) that returns
 // logits forcing a chosen reply, so the real template, tokenizer, parsers and scheduler can be exercised
 // with known text.
-import { KvCache } from '../../engine/kv-cache.js';
+import { KvCache, type KvCacheTypes } from '../../engine/kv-cache.js';
 import type { Step35Model } from '../../model/step35.js';
 
 /** One sequence's cache: the positions it holds and how far it can be rolled back. */
@@ -42,11 +42,11 @@ export interface EngineModel {
 }
 
 /** The real model behind the narrow interface: sequences are KvCaches sized to the model's batch. */
-export function stepModelPort(model: Step35Model): EngineModel {
+export function stepModelPort(model: Step35Model, cacheTypes?: KvCacheTypes): EngineModel {
   return {
     vocabSize: model.config.nVocab,
     maxBatch: model.maxBatch,
-    createSequence: (maxLength) => new KvCache(model.backend, model.config, maxLength, model.maxBatch),
+    createSequence: (maxLength) => new KvCache(model.backend, model.config, maxLength, model.maxBatch, cacheTypes),
     forwardMany: (items) =>
       model.forwardMany(
         items.map((it) => {

@@ -4,6 +4,7 @@
 import { ChatError, type ChatEvent, type ChatRequest, type ChatService } from '../chat-service.js';
 import { resolveSamplerOptions, Sampler } from '../../engine/sampler.js';
 import type { ToolDefinition } from '../../format/index.js';
+import type { KvCacheTypes } from '../../engine/kv-cache.js';
 import { Step35Model } from '../../model/step35.js';
 import type { Tokenizer } from '../../tokenizer/index.js';
 import { buildGrammar } from './constraint/grammar.js';
@@ -20,6 +21,8 @@ import { TokenTexts } from './token-text.js';
 export interface ChatServiceOptions {
   /** The loaded model, or anything implementing the scheduler's narrow model interface. */
   readonly model: Step35Model | EngineModel;
+  /** Key/value cache storage of a Step35Model's sequences (default f32). */
+  readonly cacheTypes?: KvCacheTypes;
   readonly tokenizer: Tokenizer;
   /** Reported as the model's name (any requested name maps to it). Default 'step3.5-flash'. */
   readonly modelName?: string;
@@ -60,7 +63,7 @@ export class EngineChatService implements ChatService {
 
   constructor(private readonly options: ChatServiceOptions) {
     const { tokenizer } = options;
-    this.engine = isEngineModel(options.model) ? options.model : options.model instanceof Step35Model ? stepModelPort(options.model) : badModel();
+    this.engine = isEngineModel(options.model) ? options.model : options.model instanceof Step35Model ? stepModelPort(options.model, options.cacheTypes) : badModel();
     this.modelName = options.modelName ?? 'step3.5-flash';
     this.contextSize = options.contextSize ?? 4096;
     this.draft = options.draft ?? 0;
