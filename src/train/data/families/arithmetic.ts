@@ -15,22 +15,38 @@ const value = (expression: string) => formatDecimal(evaluateExpression(expressio
 const ARITH: Record<Op, Record<Split, QuestionTemplate[]>> = {
   add: templateSet(
     'arithmetic.add',
-    ['What is {a} + {b}?', 'Calculate {a} + {b}.', 'What is the sum of {a} and {b}?', 'Add {a} and {b}.', 'How much is {a} plus {b}?'],
+    [
+      'What is {a} + {b}?', 'Calculate {a} + {b}.', 'What is the sum of {a} and {b}?', 'Add {a} and {b}.', 'How much is {a} plus {b}?',
+      'Find the total of {a} and {b}.', '{a} plus {b} equals what?', 'What do {a} and {b} add up to?', 'Compute the sum: {a} + {b}',
+      'I have {a} and get {b} more. How many do I have now?', 'Combine {a} and {b}. What is the total?',
+    ],
     ['Work out the total of {a} and {b} for me.', 'If I combine {a} with {b}, what number do I get?'],
   ),
   sub: templateSet(
     'arithmetic.sub',
-    ['What is {a} − {b}?', 'Calculate {a} - {b}.', 'Subtract {b} from {a}.', 'How much is {a} minus {b}?', 'What is the difference {a} − {b}?'],
-    ['Take {b} away from {a}. What remains?', 'By how much does {a} exceed {b}?'],
+    [
+      'What is {a} − {b}?', 'Calculate {a} - {b}.', 'Subtract {b} from {a}.', 'How much is {a} minus {b}?', 'What is the difference {a} − {b}?',
+      'What is {a} take away {b}?', 'How much larger is {a} than {b}?', 'Find the difference between {a} and {b}.',
+      'What remains when {b} is removed from {a}?', '{a} minus {b} equals what?',
+    ],
+    ['Take {b} away from {a}. What remains?', 'By how much is {a} bigger than {b}?'],
   ),
   mul: templateSet(
     'arithmetic.mul',
-    ['What is {a} × {b}?', 'Calculate {a} * {b}.', 'Multiply {a} by {b}.', 'What is the product of {a} and {b}?', 'How much is {a} times {b}?'],
+    [
+      'What is {a} × {b}?', 'Calculate {a} * {b}.', 'Multiply {a} by {b}.', 'What is the product of {a} and {b}?', 'How much is {a} times {b}?',
+      'Please find the product of {a} and {b}.', '{a} times {b} equals what?', 'There are {a} groups with {b} in each. How many in total?',
+      'What is {a} multiplied by {b}?', 'Compute {a} × {b}.',
+    ],
     ['I have {a} groups of {b}. How many is that altogether?', 'Could you work out {a} multiplied by {b}?'],
   ),
   div: templateSet(
     'arithmetic.div',
-    ['What is {a} ÷ {b}?', 'Calculate {a} / {b}.', 'Divide {a} by {b}.', 'How much is {a} divided by {b}?', 'What is the quotient of {a} and {b}?'],
+    [
+      'What is {a} ÷ {b}?', 'Calculate {a} / {b}.', 'Divide {a} by {b}.', 'How much is {a} divided by {b}?', 'What is the quotient of {a} and {b}?',
+      'Find the quotient of {a} and {b}.', '{a} divided by {b} equals what?', 'Share {a} equally among {b}. How much does each get?',
+      'How many times does {b} fit into {a}?', 'Compute {a} ÷ {b}.',
+    ],
     ['Split {a} into {b} equal parts. How big is each part?', 'How many times does {b} go into {a}?'],
   ),
 };
@@ -75,12 +91,18 @@ export const arithmetic: Family = {
 const CHAIN: Record<'add' | 'sub', Record<Split, QuestionTemplate[]>> = {
   add: templateSet(
     'chain.add',
-    ['What is {a} × {b} + {c}?', 'Multiply {a} by {b} and then add {c}.', 'A crate holds {b} items. How many items are in {a} crates plus {c} loose ones?', 'Compute {a} times {b}, then add {c} to the result.'],
+    [
+      'What is {a} × {b} + {c}?', 'Multiply {a} by {b} and then add {c}.', 'A crate holds {b} items. How many items are in {a} crates plus {c} loose ones?',
+      'Compute {a} times {b}, then add {c} to the result.', 'Find the product of {a} and {b}, then add {c}.', 'There are {a} rows of {b} seats and {c} extra seats. How many seats in total?',
+    ],
     ['Take the product of {a} and {b}, then increase it by {c}. What do you get?', 'There are {a} shelves with {b} books each, and {c} more books on the floor. How many books in total?'],
   ),
   sub: templateSet(
     'chain.sub',
-    ['What is {a} × {b} − {c}?', 'Multiply {a} by {b} and then subtract {c}.', 'A crate holds {b} items. If there are {a} crates and {c} items are removed, how many remain?', 'Compute {a} times {b}, then take away {c}.'],
+    [
+      'What is {a} × {b} − {c}?', 'Multiply {a} by {b} and then subtract {c}.', 'A crate holds {b} items. If there are {a} crates and {c} items are removed, how many remain?',
+      'Compute {a} times {b}, then take away {c}.', 'Find the product of {a} and {b}, then subtract {c}.', 'A shop makes {b} parts a day for {a} days and sells {c}. How many parts are left?',
+    ],
     ['Find the product of {a} and {b}, then reduce it by {c}.', 'A factory makes {b} parts a day for {a} days and {c} parts are rejected. How many good parts are left?'],
   ),
 };
@@ -114,7 +136,7 @@ const PAIR_OPS: readonly Op[] = ['add', 'sub', 'mul'];
 
 const PARALLEL = templateSet(
   'parallel',
-  ['What are {x} and {y}?', 'Calculate both {x} and {y}.', 'I need two results: {x} and {y}.', 'Compute {x}, and also {y}.'],
+  ['What are {x} and {y}?', 'Calculate both {x} and {y}.', 'I need two results: {x} and {y}.', 'Compute {x}, and also {y}.', 'Give me {x} and {y}.', 'What is {x}? And what is {y}?'],
   ['Please give me the values of {x} as well as {y}.', 'Two quick sums for my notes: {x}; {y}.'],
 );
 
@@ -173,13 +195,13 @@ export const parallel: Family = {
 const COMPARE: Record<'larger' | 'smaller', Record<Split, QuestionTemplate[]>> = {
   larger: templateSet(
     'compare.larger',
-    ['Which is larger: {x} or {y}?', 'Which is bigger, {x} or {y}?', 'Is {x} or {y} greater?'],
+    ['Which is larger: {x} or {y}?', 'Which is bigger, {x} or {y}?', 'Is {x} or {y} greater?', 'Which gives the higher number, {x} or {y}?'],
     ['Of {x} and {y}, which one comes out higher?'],
   ),
   smaller: templateSet(
     'compare.smaller',
-    ['Which is smaller: {x} or {y}?', 'Which is less, {x} or {y}?', 'Is {x} or {y} lower?'],
-    ['Of {x} and {y}, which one gives the lower number?'],
+    ['Which is smaller: {x} or {y}?', 'Which is less, {x} or {y}?', 'Is {x} or {y} lower?', 'Which gives the lower number, {x} or {y}?'],
+    ['Of {x} and {y}, which one comes out lower?'],
   ),
 };
 

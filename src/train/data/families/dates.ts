@@ -7,7 +7,10 @@ import { YEARS } from './numbers.js';
 
 const T = templateSet(
   'dates',
-  ['How many days are there from {a} to {b}?', 'How many days pass between {a} and {b}?', 'Count the days from {a} until {b}.', 'What is the number of days between {a} and {b}?'],
+  [
+    'How many days are there from {a} to {b}?', 'How many days pass between {a} and {b}?', 'Count the days from {a} until {b}.',
+    'What is the number of days between {a} and {b}?', 'A trip lasts from {a} to {b}. How many days is that?', 'How long is it from {a} to {b}, in days?',
+  ],
   ['My trip starts on {a} and I return on {b}. How many days is that?', 'If a project begins {a} and ends {b}, how long does it last in days?'],
 );
 
