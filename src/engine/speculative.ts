@@ -121,15 +121,21 @@ export class Drafter {
     this.stores = Array.from({ length: this.heads.count + 1 }, () => new Map());
   }
 
-  /** Hidden rows the heads can still need: a sliding head sees only its window. */
-  private get keep(): number {
+  /** The widest window of the heads (a sliding head sees only its window; Infinity for a full one). */
+  private get window(): number {
     const cfg = this.session.model.config;
     let w = 0;
-    for (let k = 0; k < this.heads.count; k++) {
-      const L = this.heads.layer(k);
-      w = Math.max(w, L.sliding ? cfg.slidingWindow : Infinity);
-    }
+    for (let k = 0; k < this.heads.count; k++) w = Math.max(w, this.heads.layer(k).sliding ? cfg.slidingWindow : Infinity);
     return w;
+  }
+
+  /**
+   * Trunk positions whose hidden states the heads can still need. Head k's output at t depends on its
+   * window of entries, which depend on head k-1's outputs over the window before: a chain of c heads
+   * reaches back c windows.
+   */
+  private get keep(): number {
+    return this.window * Math.max(1, this.heads.count);
   }
 
   /**
@@ -166,9 +172,16 @@ export class Drafter {
    * make drafts worse, never change the output).
    */
   afterPrefill(): void {
-    let first = this.session.cache.length;
+    const P = this.session.cache.length;
+    let first = P;
     for (const p of this.stores[0]!.keys()) first = Math.min(first, p);
-    for (const c of this.caches) c.length = first;
+    // Chain: head k starts (c - k + 1) windows back, so that the hidden states head k+1 reads in its window
+    // came from full windows; round-robin heads all read the trunk and need one window.
+    const W = this.window;
+    this.caches.forEach((c, k) => {
+      const back = this.mode === 'chain' ? (this.heads.count - k) * W : W;
+      c.length = Math.max(first, P - back - 1);
+    });
   }
 
   /** The token at position p: cached, the pending one at n, or a draft beyond. */
