@@ -258,6 +258,28 @@ describe('context management', () => {
     assert.match(after[1].content, /^do the task\n\n---\nYou are resuming this task after a context reset \(1 so far\)[\s\S]*NOTE: read big 2 and 4/);
   });
 
+  test('a prompt the endpoint refuses as too long forces the context strategy at once, then the call is retried', async () => {
+    let refused = 0;
+    const script = (r: { body: Record<string, any> }) => {
+      const size = JSON.stringify(r.body.messages).length;
+      // The endpoint's context is smaller than the agent's threshold says.
+      if (size > 9000 && refused < 5) {
+        refused++;
+        return { status: 400, error: "This model's maximum context length is 2048 tokens. However, your messages resulted in 2600 tokens.", code: 'context_length_exceeded' };
+      }
+      return growing(r);
+    };
+    const { result, requests } = await run([], { tools: [bigTool], fallback: script, context: 'discard', contextThreshold: 100_000, keepRecent: 1, maxSteps: 6 });
+    assert.equal(result.stopReason, 'max_steps', result.error);
+    assert.ok(refused >= 1);
+    assert.ok(result.contextEvents >= 1);
+    assert.match(requests.at(-1)!.body.messages.find((m: { role: string }) => m.role === 'tool').content, /^\[discarded to save context/);
+
+    const noMode = await run([{ toolCalls: [call('big', { n: 1 })] }, { toolCalls: [call('big', { n: 2 })] }, { toolCalls: [call('big', { n: 3 })] }], { tools: [bigTool], fallback: script, maxSteps: 6 });
+    assert.equal(noMode.result.stopReason, 'error', 'without a context mode the refusal ends the run');
+    assert.match(noMode.result.error!, /maximum context length .*\[context_length_exceeded\]/);
+  });
+
   test('summarize replaces old turns with a model-written summary, keeping the latest turn whole', async () => {
     const script = (r: { body: Record<string, any> }) => (r.body.messages[0].content.startsWith('You condense') ? { content: 'SUMMARY: called big twice' } : growing(r));
     const { result, requests } = await run([], { tools: [bigTool], fallback: script, context: 'summarize', contextThreshold: 2500, maxSteps: 6 });

@@ -81,7 +81,13 @@ describe('sandbox', () => {
     assert.match(p.content, /FileNotFoundError/);
   });
 
-  test('a fork bomb is capped and killed; no process of it survives', async () => {
+  test('a fork bomb is capped and killed; no process of it survives', async (t) => {
+    if (pidsCapKind() === 'none') {
+      // Root without a pids cgroup: nothing caps the count (RLIMIT_NPROC exempts host root), and the bomb
+      // would exhaust the host's pids for the seconds until the time limit. docs/agent.md says so.
+      t.skip('no process cap here (root without a writable pids cgroup)');
+      return;
+    }
     const marker = `bomb${process.pid}`;
     writeFileSync(join(ws, `${marker}.sh`), 'b(){ b | b & }; b; sleep 30\n');
     const t0 = performance.now();
@@ -89,7 +95,7 @@ describe('sandbox', () => {
     const ms = performance.now() - t0;
     assert.equal(r.isError, true);
     assert.match(r.content, /sandbox: time limit: still running after 2500 ms/);
-    if (pidsCapKind() !== 'none') assert.match(r.content, /process limit: at most 32 processes|Resource temporarily unavailable/);
+    assert.match(r.content, /process limit: at most 32 processes|Resource temporarily unavailable/);
     assert.ok(ms < 6000, `stopped in ${ms.toFixed(0)} ms`);
     await new Promise((ok) => setTimeout(ok, 200));
     const left = spawnSync('pgrep', ['-f', marker]).stdout.toString().trim();

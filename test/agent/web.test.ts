@@ -5,6 +5,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, describe, test } from 'node:test';
 import { htmlToText, httpJsonSearch, webTools } from '../../src/agent/tools/index.js';
+import { privateHost } from '../../src/agent/tools/web.js';
 import type { AgentTool } from '../../src/agent/tool.js';
 
 let server: Server;
@@ -61,6 +62,11 @@ describe('web tools', () => {
       const r = await open.run({ url: u }, ctx());
       assert.match(r.content, /^refused: .* is a loopback or private address/, u);
     }
+  });
+
+  test('private and loopback addresses are recognised (names are also resolved before fetching)', () => {
+    for (const h of ['127.0.0.1', '10.0.0.8', '172.20.1.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '0.0.0.0', '::1', '[::1]', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', 'localhost', 'db.localhost']) assert.equal(privateHost(h), true, h);
+    for (const h of ['8.8.8.8', '172.32.0.1', 'example.com', '2001:db8::1']) assert.equal(privateHost(h), false, h);
   });
 
   test('size and time limits', async () => {

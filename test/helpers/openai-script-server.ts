@@ -19,8 +19,15 @@ export interface ScriptedReply {
 
 export type ScriptEntry =
   | ScriptedReply
-  | { status: number; headers?: Record<string, string>; error?: string }
-  | ((req: RecordedRequest) => ScriptedReply | { status: number; headers?: Record<string, string>; error?: string });
+  | ScriptedError
+  | ((req: RecordedRequest) => ScriptedReply | ScriptedError);
+
+export interface ScriptedError {
+  status: number;
+  headers?: Record<string, string>;
+  error?: string;
+  code?: string;
+}
 
 export interface RecordedRequest {
   body: Record<string, any>;
@@ -77,7 +84,7 @@ export async function startScriptServer(script: ScriptEntry[], opts: { model?: s
       }
       if (typeof entry === 'function') entry = entry(rec);
       if ('status' in entry) {
-        res.writeHead(entry.status, { 'content-type': 'application/json', ...entry.headers }).end(JSON.stringify({ error: { message: entry.error ?? `scripted ${entry.status}` } }));
+        res.writeHead(entry.status, { 'content-type': 'application/json', ...entry.headers }).end(JSON.stringify({ error: { message: entry.error ?? `scripted ${entry.status}`, ...(entry.code ? { code: entry.code } : {}) } }));
         return;
       }
       const r = entry;

@@ -74,8 +74,9 @@ async function errorFrom(res: Response): Promise<ModelCallError> {
   try {
     const text = await res.text();
     try {
-      const j = JSON.parse(text) as { error?: { message?: string } | string; message?: string };
+      const j = JSON.parse(text) as { error?: { message?: string; code?: string } | string; message?: string };
       detail = typeof j.error === 'string' ? j.error : (j.error?.message ?? j.message ?? text);
+      if (typeof j.error === 'object' && typeof j.error.code === 'string') detail += ` [${j.error.code}]`;
     } catch {
       detail = text;
     }

@@ -15,6 +15,11 @@ const DEFAULT_SYSTEM =
 
 class Cancelled extends Error {}
 
+/** A 400 that says the prompt does not fit (OpenAI's wording and code, which stepflash, vLLM and others use). */
+export function isContextOverflow(e: ModelCallError): boolean {
+  return e.status === 400 && /context_length_exceeded|maximum context length|context length|prompt is too long|too many tokens/i.test(e.message);
+}
+
 export async function runAgent(o: RunAgentOptions): Promise<AgentResult> {
   const maxSteps = o.maxSteps ?? 20;
   if (!Number.isInteger(maxSteps) || maxSteps < 1) throw new Error(`maxSteps must be a positive integer, got ${maxSteps}`);
@@ -47,6 +52,7 @@ export async function runAgent(o: RunAgentOptions): Promise<AgentResult> {
   let repairs = 0;
   let contextEvents = 0;
   let resets = 0;
+  let forcedShrink = false;
 
   trace.write('run_start', {
     task: o.task,
@@ -106,16 +112,18 @@ export async function runAgent(o: RunAgentOptions): Promise<AgentResult> {
     return reply;
   };
 
-  /** Shrinks the context when it is past the threshold. */
-  const manageContext = async (): Promise<void> => {
+  /** Shrinks the context when it is past the threshold, or at once when the endpoint refused it as too long. */
+  const manageContext = async (force = false): Promise<void> => {
     if (!o.context) return;
     const before = meter.tokens(messages);
-    if (before <= threshold || messages.length <= headLength(messages) + 1) return;
+    if ((!force && before <= threshold) || messages.length <= headLength(messages) + 1) return;
     const head = messages.slice(0, headLength(messages));
     if (o.context === 'discard') {
       messages = discardOldToolOutputs(messages, keepRecent);
     } else if (o.context === 'reset') {
-      const note = await callModel({ messages: [...messages, { role: 'user', content: NOTE_REQUEST }] }, 'progress_note');
+      // After an overflow the note request must itself fit: old tool outputs are stubbed in it.
+      const basis = force ? discardOldToolOutputs(messages, 1) : messages;
+      const note = await callModel({ messages: [...basis, { role: 'user', content: NOTE_REQUEST }] }, 'progress_note');
       resets++;
       messages = [messages[0]!, { role: 'user', content: resumeMessage(o.task, note.message.content ?? '', resets) }];
     } else {
@@ -131,7 +139,7 @@ export async function runAgent(o: RunAgentOptions): Promise<AgentResult> {
     meter.invalidate();
     contextEvents++;
     const after = meter.tokens(messages);
-    trace.write('context', { mode: o.context, before_tokens: before, after_tokens: after, messages: messages.length });
+    trace.write('context', { mode: o.context, before_tokens: before, after_tokens: after, messages: messages.length, forced: force });
     emit({ type: 'context', mode: o.context, beforeTokens: before, afterTokens: after });
   };
 
@@ -197,7 +205,19 @@ export async function runAgent(o: RunAgentOptions): Promise<AgentResult> {
         break;
       }
       const tools = currentTools(o.tools ?? []);
-      const reply = await callModel({ messages, tools: toolSpecs(tools) }, 'step');
+      let reply: ChatReply;
+      try {
+        reply = await callModel({ messages, tools: toolSpecs(tools) }, 'step');
+      } catch (e) {
+        // The endpoint counted more than our estimate: shrink now (once per turn) and try again.
+        if (o.context && !forcedShrink && e instanceof ModelCallError && isContextOverflow(e)) {
+          forcedShrink = true;
+          await manageContext(true);
+          continue;
+        }
+        throw e;
+      }
+      forcedShrink = false;
       messages.push(reply.message);
       if (reply.usage) meter.measured(reply.usage.prompt + reply.usage.completion, messages.length);
       const calls = reply.message.tool_calls ?? [];

@@ -2,6 +2,7 @@
 // when a search provider is configured, web_search. Hosts are checked against an allow-list at every
 // redirect; without one, any public host is allowed but loopback and private addresses are refused.
 // Time and size are bounded: the body is read as a stream and cut at maxBytes.
+import { lookup } from 'node:dns/promises';
 import { isIP } from 'node:net';
 import type { AgentTool, ToolContext } from '../tool.js';
 import { htmlToText } from './html-text.js';
@@ -30,7 +31,7 @@ export interface WebOptions {
   readonly search?: SearchProvider;
 }
 
-function privateHost(host: string): boolean {
+export function privateHost(host: string): boolean {
   const h = host.replace(/^\[|\]$/g, '').toLowerCase();
   if (h === 'localhost' || h.endsWith('.localhost') || h === '0.0.0.0' || h === '::' || h === '::1') return true;
   if (isIP(h) === 4) {
@@ -53,6 +54,19 @@ export function urlRefusal(url: URL, allow: readonly string[] | undefined): stri
     return host === r;
   });
   return ok ? null : `${url.host} is not in the allowed hosts (${allow.join(', ')})`;
+}
+
+/** Without an allow-list, a public-looking name that resolves to a private address is refused too. */
+async function resolvesPrivate(hostname: string): Promise<string | null> {
+  if (isIP(hostname.replace(/^\[|\]$/g, ''))) return null;
+  let addrs: { address: string }[];
+  try {
+    addrs = await lookup(hostname, { all: true });
+  } catch {
+    return null; // fetch reports the failure to resolve
+  }
+  const bad = addrs.find((a) => privateHost(a.address));
+  return bad ? `${hostname} resolves to ${bad.address}, a loopback or private address; allow the host explicitly to fetch it` : null;
 }
 
 async function readCapped(res: Response, maxBytes: number): Promise<{ buf: Buffer; truncated: boolean }> {
@@ -96,7 +110,7 @@ export function webTools(o: WebOptions = {}): AgentTool[] {
       let res: Response | undefined;
       try {
         for (let hop = 0; ; hop++) {
-          const refusal = urlRefusal(url, o.allowHosts);
+          const refusal = urlRefusal(url, o.allowHosts) ?? (o.allowHosts ? null : await resolvesPrivate(url.hostname));
           if (refusal) return { content: `refused: ${refusal}`, isError: true };
           res = await fetch(url, { redirect: 'manual', signal, headers: { 'user-agent': 'stepflash-agent/0.1', accept: 'text/html,text/plain,application/json;q=0.9,*/*;q=0.5' } });
           const loc = res.headers.get('location');
