@@ -10,6 +10,7 @@ import { registerInspect } from './commands/inspect.js';
 import { registerKvPlan } from './commands/kv-plan.js';
 import { registerLogits } from './commands/logits.js';
 import { registerMakeModel } from './commands/make-model.js';
+import { registerResearch } from './commands/research.js';
 import { registerRun } from './commands/run.js';
 import { registerServe } from './commands/serve.js';
 import { registerTokenize } from './commands/tokenize.js';
@@ -34,6 +35,7 @@ export function buildProgram(): Command {
   registerCost(program);
   registerEvalTasks(program);
   registerAgent(program);
+  registerResearch(program);
   return program;
 }
 
