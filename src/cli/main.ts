@@ -14,6 +14,7 @@ import { registerResearch } from './commands/research.js';
 import { registerRun } from './commands/run.js';
 import { registerServe } from './commands/serve.js';
 import { registerTokenize } from './commands/tokenize.js';
+import { registerTrain } from './commands/train.js';
 
 export function buildProgram(): Command {
   const program = new Command();
@@ -32,6 +33,7 @@ export function buildProgram(): Command {
   registerMakeModel(program);
   registerBench(program);
   registerKvPlan(program);
+  registerTrain(program);
   registerCost(program);
   registerEvalTasks(program);
   registerAgent(program);

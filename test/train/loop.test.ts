@@ -88,7 +88,7 @@ describe('batches', () => {
       tokens: Array.from({ length: n }, (_, i) => from + i),
       trained: Array.from({ length: n }, (_, i) => (i >= trainedFrom ? 1 : 0)),
     });
-    const p = packRows([ex(4, 10, 2), ex(3, 20, 1), ex(9, 30, 0), ex(5, 40, 4)], 8, 0);
+    const p = packRows([ex(4, 10, 2), ex(3, 20, 1), ex(9, 30, 0), ex(5, 40, 4)], 8, { pad: 0 });
     assert.equal(p.skipped, 1);
     assert.equal(p.rows, 2);
     assert.deepEqual(Array.from(p.tokens.subarray(0, 8)), [10, 11, 12, 13, 20, 21, 22, 0]);
@@ -96,9 +96,18 @@ describe('batches', () => {
     assert.deepEqual(Array.from(p.targets.subarray(8, 16)), [IGNORE, IGNORE, IGNORE, 44, IGNORE, IGNORE, IGNORE, IGNORE]);
   });
 
+  test('a shared prefix is written once per row; the next example continues after it', () => {
+    const ex = (body: number[]) => ({ tokens: [1, 2, ...body], trained: [0, 0, ...body.map(() => 1)], prefix: 2 });
+    const p = packRows([ex([10, 11]), ex([20, 21, 22]), ex([30, 31, 32])], 8, { pad: 0, sharePrefix: true });
+    assert.equal(p.rows, 2);
+    assert.deepEqual(Array.from(p.tokens.subarray(0, 8)), [1, 2, 10, 11, 20, 21, 22, 0]);
+    assert.deepEqual(Array.from(p.targets.subarray(0, 8)), [IGNORE, 10, 11, IGNORE, 21, 22, IGNORE, IGNORE]);
+    assert.deepEqual(Array.from(p.tokens.subarray(8, 13)), [1, 2, 30, 31, 32]);
+  });
+
   test('a step always gets the same rows, every row once per epoch', () => {
     const ex = Array.from({ length: 10 }, (_, i) => ({ tokens: [i, i], trained: [0, 1] }));
-    const p = packRows(ex, 2, 0);
+    const p = packRows(ex, 2, { pad: 0 });
     const sched = batchSchedule(p, { nSeq: 2, accum: 1, seed: 3 });
     const seen = new Set<number>();
     for (let s = 0; s < 5; s++) for (const b of sched(s)) for (let r = 0; r < b.nSeq; r++) seen.add(b.tokens[r * 2]!);
@@ -130,7 +139,7 @@ describe('the training loop on the wasm engine', () => {
       const tokens = Array.from({ length: 16 }, (_, i) => base[i % period]!);
       return { tokens, trained: tokens.map((_, i) => (i >= 2 ? 1 : 0)) };
     });
-    return packRows(examples, 16, 0);
+    return packRows(examples, 16, { pad: 0 });
   }
 
   function trainer(seed: number, total: number, eng = engine): Trainer {

@@ -23,6 +23,9 @@ export class WasmEngine implements Engine {
   /** This thread's kernel instance, for calls too small to share out. */
   private readonly k: KernelExports;
   private scratchBytes = 64 << 10;
+  private arenaPtr = 0;
+  private arenaBytes = 0;
+  private arenaUsed = 0;
   /** Shapes the kernels do not take (a SwiGLU row or head not a multiple of 4) go to plain JS. */
   private readonly fallback = new RefEngine('f32');
 
@@ -51,18 +54,46 @@ export class WasmEngine implements Engine {
     return a;
   }
   scratch(n: number): Float32Array {
-    return this.mem.f32(this.mem.tempBytes(Math.max(1, n) * 4), n);
+    return this.mem.f32(this.temp(Math.max(1, n) * 4), n);
   }
   ints(n: number): Int32Array {
-    const a = new Int32Array(this.mem.memory.buffer, this.mem.tempBytes(Math.max(1, n) * 4), n);
+    const a = new Int32Array(this.mem.memory.buffer, this.temp(Math.max(1, n) * 4), n);
     a.fill(0);
     return a;
+  }
+
+  /**
+   * Scratch comes from one arena that reset() rewinds. It sits at the top of the wasm heap, so when a
+   * step needs more it grows in place: wasm memory cannot be freed, and a chunked allocator fed
+   * size-varying requests (expert groups, counted targets) keeps adding chunks step after step. Only if
+   * something was allocated above it (parameters created mid-training) does a new arena start.
+   */
+  private temp(bytes: number): number {
+    const need = Math.ceil(bytes / 64) * 64;
+    if (this.arenaUsed + need > this.arenaBytes) {
+      const want = Math.ceil(Math.max(this.arenaUsed + need, this.arenaBytes * 1.5, 16 << 20) / 64) * 64;
+      if (this.arenaBytes > 0 && this.arenaPtr + this.arenaBytes === this.mem.used) {
+        this.mem.allocBytes(want - this.arenaBytes, 64);
+      } else {
+        this.arenaPtr = this.mem.allocBytes(want, 64);
+        this.arenaUsed = 0;
+      }
+      this.arenaBytes = want;
+    }
+    const p = this.arenaPtr + this.arenaUsed;
+    this.arenaUsed += need;
+    return p;
+  }
+
+  /** Bytes of wasm memory in use (parameters, optimizer-free: the moments live in JS, scratch arena). */
+  get memoryBytes(): number {
+    return this.mem.used;
   }
   persistent(n: number): Float32Array {
     return this.mem.f32(this.mem.allocBytes(Math.max(1, n) * 4), n);
   }
   reset(): void {
-    this.mem.resetTemp();
+    this.arenaUsed = 0;
   }
   async close(): Promise<void> {
     await this.pool.close();

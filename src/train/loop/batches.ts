@@ -12,6 +12,19 @@ export interface Example {
   readonly tokens: ArrayLike<number>;
   /** 1 where the token is one the model should learn to produce (predicted from the tokens before it). */
   readonly trained: ArrayLike<number>;
+  /**
+   * Leading tokens every example shares (the system block with the tool definitions). With
+   * `sharePrefix`, an example that joins a row after another keeps only its own part, so the row reads
+   * as one conversation of several turns: the prefix once, then question after question.
+   */
+  readonly prefix?: number;
+}
+
+export interface PackOptions {
+  /** Fill the tail of each row. */
+  readonly pad: number;
+  /** Write the shared prefix once per row (see Example.prefix). */
+  readonly sharePrefix?: boolean;
 }
 
 export interface PackedRows {
@@ -25,8 +38,9 @@ export interface PackedRows {
   readonly density: number;
 }
 
-/** Packs examples (in the order given) into rows of T tokens; `pad` fills the tail of each row. */
-export function packRows(examples: readonly Example[], T: number, pad: number): PackedRows {
+/** Packs examples (in the order given) into rows of T tokens. */
+export function packRows(examples: readonly Example[], T: number, opts: PackOptions): PackedRows {
+  const pad = opts.pad;
   const rowsTok: number[][] = [];
   const rowsTgt: number[][] = [];
   let tok: number[] = [], tgt: number[] = [];
@@ -49,8 +63,9 @@ export function packRows(examples: readonly Example[], T: number, pad: number): 
       skipped++;
       continue;
     }
-    if (tok.length + n > T) flush();
-    for (let i = 0; i < n; i++) {
+    const skip = (start: number) => (opts.sharePrefix && start > 0 ? ex.prefix ?? 0 : 0);
+    if (tok.length + n - skip(tok.length) > T) flush();
+    for (let i = skip(tok.length); i < n; i++) {
       tok.push(ex.tokens[i]!);
       tgt.push(i + 1 < n && ex.trained[i + 1] ? ex.tokens[i + 1]! : IGNORE);
     }

@@ -1,0 +1,41 @@
+// The nano recipe: the project's own small Step 3.5 model, trained from scratch on the agentic task
+// corpus (src/train/data) in well under an hour on two cores. It keeps every architectural feature at
+// small scale: one full-attention layer then three sliding-window layers, more query heads on the
+// sliding layers (6 vs 4), head-wise gates, q/k norms, partial RoPE (half the head) with llama3 factors
+// on the full layer, a leading dense layer, routed experts (8, top 2) with a shared expert, the SwiGLU
+// clamps on the last two layers, and three MTP layers with their own heads.
+import { PRESETS } from '../../model/make/presets.js';
+import type { Recipe } from './recipe.js';
+
+export const NANO: Recipe = {
+  name: 'nano',
+  description: 'step35 nano: 128 hidden, 4 layers (1 full + 3 sliding) + 3 MTP layers, 8 experts top-2 + shared expert, 4k BPE vocabulary',
+  model: {
+    ...PRESETS['tiny']!,
+    name: 'stepflash-nano',
+    description: 'the project\'s trained nano model',
+    nEmbd: 128, nLayer: 4, nNextn: 3, headDim: 32, nHeadFull: 4, nHeadSwa: 6, nHeadKv: 2, window: 128,
+    nLeadingDense: 1, ffDense: 384, nExpert: 8, nExpertUsed: 2, ffExp: 128, ffShexp: 128, ctx: 4096,
+    vocabSize: 4096,
+  },
+  vocabSize: 4096,
+  examples: 12000,
+  tokenizerExamples: 2000,
+  dataSeed: 1,
+  seed: 1,
+  T: 1024,
+  sharePrefix: true,
+  nSeq: 2,
+  accum: 2,
+  steps: 1200,
+  lr: 3e-3,
+  warmup: 40,
+  minLrRatio: 0.05,
+  weightDecay: 0.05,
+  clip: 1,
+  biasUpdate: 1e-3,
+  mtpWeight: 0.3,
+  checkpointEvery: 50,
+};
+
+export const RECIPES: Record<string, Recipe> = { nano: NANO };
