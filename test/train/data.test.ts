@@ -72,6 +72,13 @@ describe('the held-out split', () => {
       }
     }
     assert.ok(heldout.filter((t) => t.family !== 'dates' && t.drawn.length > 0).length > 300);
+    // held-out phrasing with training ranges (to separate the two kinds of generalization)
+    const mixed = generateTasks({ split: 'heldout', count: 100, seed: 6, ranges: 'train', families: ['arithmetic', 'units'] });
+    for (const t of mixed) {
+      assert.match(t.template, /\.h\d+$/);
+      const digits = t.family === 'arithmetic' ? OPERAND_DIGITS : SMALL_DIGITS;
+      assert.ok(t.drawn.every((n) => digits.train.includes(digitCount(n))), t.question);
+    }
     assert.equal(TRAIN_WORDS.filter((w) => HELDOUT_WORDS.includes(w)).length, 0);
     const words = (t: Task) => (t.question.match(/[a-z]{3,}/g) ?? []).filter((w) => TRAIN_WORDS.includes(w) || HELDOUT_WORDS.includes(w));
     for (const t of heldout.filter((x) => x.family === 'sorting' || x.family === 'counting')) assert.ok(words(t).every((w) => HELDOUT_WORDS.includes(w)), t.question);
