@@ -84,7 +84,7 @@ export function kv_store(src: usize, dst: usize, nRows: i32, n: i32, type: i32):
  * and 16-lane value sums; each key and value head row is converted to f32 before it is used, so an f32
  * cache gives exactly what attention() gives. Scratch needs (keys + 32) + 64 + 18*hd floats.
  */
-export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, typeK: i32, typeV: i32, r0: i32, r1: i32, scratch: usize): void {
+export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, first: i32, typeK: i32, typeV: i32, r0: i32, r1: i32, scratch: usize): void {
   const group = nHead / nKv;
   const kRow = rowBytes(typeK, nKv * hd);
   const vRow = rowBytes(typeV, nKv * hd);
@@ -94,7 +94,7 @@ export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, 
     const t = row / nHead;
     const h = row % nHead;
     const P = pos0 + t;
-    const start = window > 0 && P - window + 1 > 0 ? P - window + 1 : 0;
+    const start = max(window > 0 && P - window + 1 > 0 ? P - window + 1 : 0, first);
     const base = start & ~15;
     const nChunks = (P >> 4) - (base >> 4) + 1;
     const scores = scratch;

@@ -111,11 +111,12 @@ export function v_expf(x: f32): f32 {
  * Causal (optionally sliding-window) attention of nt query tokens at positions pos0..pos0+nt-1 over a
  * single sequence's cache. The cache holds position p at slot p % cap, one row of nKv*hd floats per
  * position, and must already contain the keys and values of the query tokens themselves. A key at
- * position j is visible to a query at P when j <= P and, with window > 0, P - j < window.
+ * position j is visible to a query at P when first <= j <= P and, with window > 0, P - j < window (first
+ * is the sequence's first position: 0, or where a sequence placed at a position offset begins).
  * Rows r0..r1 are (token, head) pairs, token-major. scratch needs (keys + 32) + 64 + 16*hd floats, keys =
  * the most keys one query sees.
  */
-export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, r0: i32, r1: i32, scratch: usize): void {
+export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, first: i32, r0: i32, r1: i32, scratch: usize): void {
   const group = nHead / nKv;
   const kvRow = nKv * hd;
   // Rows r0..r1 index (token, head) pairs, token-major, so threads can split any mix of tokens and heads.
@@ -123,7 +124,7 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
     const t = row / nHead;
     const h = row % nHead;
     const P = pos0 + t;
-    const start = window > 0 && P - window + 1 > 0 ? P - window + 1 : 0;
+    const start = max(window > 0 && P - window + 1 > 0 ? P - window + 1 : 0, first);
     // Scores are indexed by position relative to the first 16-aligned chunk.
     const base = start & ~15;
     const nChunks = (P >> 4) - (base >> 4) + 1;

@@ -73,6 +73,8 @@ export interface AttentionJob {
   readonly nt: number;
   readonly pos0: number;
   readonly cap: number;
+  /** The sequence's first position (default 0): keys before it do not exist. */
+  readonly first?: number;
   /** Cache storage types (default f32). */
   readonly typeK?: KvCacheType;
   readonly typeV?: KvCacheType;

@@ -12,6 +12,14 @@ export interface KvCacheTypes {
   readonly v?: KvCacheType;
 }
 
+export interface KvCacheOptions extends KvCacheTypes {
+  /**
+   * First position (default 0): the sequence starts there, as if it sat deep in a long context whose
+   * earlier part is absent. Full layers then hold only maxLength - first positions.
+   */
+  readonly first?: number;
+}
+
 export interface KvCacheInfo {
   readonly bytes: number;
   readonly fullBytes: number;
@@ -28,8 +36,14 @@ export class KvCache implements SequenceKV {
   readonly typeK: KvCacheType;
   readonly typeV: KvCacheType;
 
-  constructor(backend: Backend, cfg: ModelConfig, readonly maxLength: number, maxBatch: number, types: KvCacheTypes = {}) {
+  readonly first: number;
+
+  constructor(backend: Backend, cfg: ModelConfig, readonly maxLength: number, maxBatch: number, types: KvCacheOptions = {}) {
     if (!(maxLength > 0)) throw new RangeError(`context size must be positive, got ${maxLength}`);
+    const first = (this.first = types.first ?? 0);
+    if (!Number.isSafeInteger(first) || first < 0 || first >= maxLength) throw new RangeError(`first position ${first} must be a whole number below the context size ${maxLength}`);
+    this.length = first;
+    const held = maxLength - first;
     const typeK = (this.typeK = types.k ?? 'f32');
     const typeV = (this.typeV = types.v ?? 'f32');
     // q8_0 blocks must not straddle heads: the attention kernel reads one head's row at a time.
@@ -38,7 +52,7 @@ export class KvCache implements SequenceKV {
     let fullBytes = 0;
     let slidingBytes = 0;
     this.layers = cfg.layers.slice(0, cfg.nLayer).map((l) => {
-      const capacity = l.sliding ? Math.min(maxLength, cfg.slidingWindow + maxBatch) : maxLength;
+      const capacity = l.sliding ? Math.min(held, cfg.slidingWindow + maxBatch) : held;
       const kBytes = capacity * kvRowBytes(typeK, l.nHeadKv * cfg.headDimK);
       const vBytes = capacity * kvRowBytes(typeV, l.nHeadKv * cfg.headDimV);
       if (l.sliding) slidingBytes += kBytes + vBytes;
@@ -52,8 +66,8 @@ export class KvCache implements SequenceKV {
 
   /** Forgets positions from `length` on (the next token goes to position `length`). */
   truncate(length: number): void {
-    if (length < 0 || length > this.length) throw new RangeError(`cannot truncate a cache of ${this.length} positions to ${length}`);
-    if (this.length - length > this.maxRollback && length > 0)
+    if (length < this.first || length > this.length) throw new RangeError(`cannot truncate a cache of ${this.length} positions to ${length}`);
+    if (this.length - length > this.maxRollback && length > this.first)
       throw new RangeError(`cannot roll back ${this.length - length} positions: sliding-window layers keep only ${this.maxRollback} beyond the window`);
     this.length = length;
   }

@@ -22,4 +22,9 @@ export interface SequenceKV {
   length: number;
   /** Largest position count this sequence may reach. */
   readonly maxLength: number;
+  /**
+   * First position of the sequence (default 0). A sequence may start at a position offset (to evaluate
+   * text as if it sat deep in a long context without computing what precedes it); nothing before exists.
+   */
+  readonly first?: number;
 }

@@ -240,7 +240,7 @@ export class Step35Model {
         else B.kvWrite(kv.v, typeV, slot, vRow, slice(v, (sg.offset + t) * vRow, run * vRow), run);
         t += run;
       }
-      jobs.push({ o: slice(o, sg.offset * oRow, sg.nt * oRow), q: qs, kCache: kv.k, vCache: kv.v, nt: sg.nt, pos0: sg.pos0, cap: kv.capacity, typeK, typeV });
+      jobs.push({ o: slice(o, sg.offset * oRow, sg.nt * oRow), q: qs, kCache: kv.k, vCache: kv.v, nt: sg.nt, pos0: sg.pos0, cap: kv.capacity, first: sg.seq.first ?? 0, typeK, typeV });
     }
     this.t('Qcur_pos', L.index, q, nt * qRow);
     this.t('Kcur_pos', L.index, k, nt * kRow);

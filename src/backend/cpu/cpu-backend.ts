@@ -269,20 +269,20 @@ export class CpuBackend implements Backend {
         throw new RangeError(`q8_0 caches need a head dimension that is a multiple of 32, not ${headDim}`);
       this.getPool().run(jobs.map((j) => ({
         kernel: 'attention_kv' as const,
-        args: [j.q.ptr, j.kCache.ptr, j.vCache.ptr, j.o.ptr, j.nt, j.pos0, nHead, nKv, headDim, j.cap, window, Math.fround(scale),
+        args: [j.q.ptr, j.kCache.ptr, j.vCache.ptr, j.o.ptr, j.nt, j.pos0, nHead, nKv, headDim, j.cap, window, Math.fround(scale), j.first ?? 0,
           KV_TYPE_CODE[j.typeK ?? 'f32'], KV_TYPE_CODE[j.typeV ?? 'f32'], 0, 0, 0],
         rows: j.nt * nHead,
-        r0Arg: 14,
-        scratchArg: 16,
+        r0Arg: 15,
+        scratchArg: 17,
       })));
       return;
     }
     this.getPool().run(jobs.map((j) => ({
       kernel: 'attention' as const,
-      args: [j.q.ptr, j.kCache.ptr, j.vCache.ptr, j.o.ptr, j.nt, j.pos0, nHead, nKv, headDim, j.cap, window, Math.fround(scale), 0, 0, 0],
+      args: [j.q.ptr, j.kCache.ptr, j.vCache.ptr, j.o.ptr, j.nt, j.pos0, nHead, nKv, headDim, j.cap, window, Math.fround(scale), j.first ?? 0, 0, 0, 0],
       rows: j.nt * nHead,
-      r0Arg: 12,
-      scratchArg: 14,
+      r0Arg: 13,
+      scratchArg: 15,
     })));
   }
 
