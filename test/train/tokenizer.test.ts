@@ -61,6 +61,30 @@ describe('trainBpe', () => {
     assert.ok(chars / ids > 3, `${(chars / ids).toFixed(2)} characters per token`);
   });
 
+  it('tokenizes a conversation the same whole or cut at the turn boundaries, and decodes turns as generated', () => {
+    // training tokenizes prompt and turns piece by piece; inference tokenizes each prompt whole and decodes
+    // the generated ids with special tokens skipped (the engine's stream decoder): both must agree
+    for (const t of generateTasks({ split: 'heldout', count: 60, seed: 21 })) {
+      const { text, assistantSpans } = renderTrainingText(t);
+      const whole = tok.encode(text, { parseSpecial: true });
+      const pieces: number[] = [];
+      let at = 0;
+      for (const [a, b] of assistantSpans) {
+        pieces.push(...tok.encode(text.slice(at, a), { parseSpecial: true }));
+        const turn = text.slice(a, b - '<|im_end|>'.length);
+        const ids = tok.encode(turn, { parseSpecial: true });
+        const dec = tok.createStreamDecoder({ skipSpecial: true });
+        let out = '';
+        for (const id of ids) out += dec.push(id);
+        assert.equal(out + dec.flush(), turn);
+        pieces.push(...ids, tok.eot!);
+        at = b;
+      }
+      pieces.push(...tok.encode(text.slice(at), { parseSpecial: true }));
+      assert.deepEqual(pieces, whole, t.id);
+    }
+  });
+
   it('trains on a few MB in seconds', () => {
     const big = generateTasks({ split: 'train', count: 1500, seed: 3 }).map((t) => renderTrainingText(t).text);
     const mb = big.reduce((a, t) => a + t.length, 0) / 1e6;
