@@ -1,5 +1,5 @@
 // The agent loop's public face: runAgent and its types. See docs/agent.md.
-export { runAgent } from './run.js';
+export { DEFAULT_SYSTEM, isContextOverflow, runAgent } from './run.js';
 export { chatCompletion, ModelCallError, type ChatReply, type ChatRequest, type CallHooks } from './client.js';
 export { validate, extractJson } from './schema.js';
 export { estimateTokens } from './context.js';

@@ -10,7 +10,7 @@ import { Trace } from './trace.js';
 import { callSignature, currentTools, execute, prepareCall, toolSpecs } from './tools.js';
 import type { AgentEvent, AgentResult, ChatMessage, RunAgentOptions, StopReason, ToolCall, Usage } from './types.js';
 
-const DEFAULT_SYSTEM =
+export const DEFAULT_SYSTEM =
   'You are a capable agent. Work step by step: use the tools when they help, check your results, and when the task is done reply with the final answer and no tool call.';
 
 class Cancelled extends Error {}

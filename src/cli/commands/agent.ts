@@ -5,7 +5,7 @@
 import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
-import { runAgent } from '../../agent/loop/index.js';
+import { DEFAULT_SYSTEM, runAgent } from '../../agent/loop/index.js';
 import type { ChatClientOptions, ContextMode } from '../../agent/loop/types.js';
 import { progressPrinter } from '../../agent/progress.js';
 import type { AgentTool, JsonSchema, ToolSource } from '../../agent/tool.js';
@@ -153,10 +153,14 @@ export function registerAgent(program: Command): void {
     });
     const closers: (() => Promise<void>)[] = [];
     try {
+      let system = f.system;
       if (f.mcp) {
         const mcp = await loadMcp(f.mcp);
         tools.push(mcp);
         if (mcp.close) closers.push(() => mcp.close!());
+        // Servers may say how their tools are meant to be used (MCP `instructions`): the model should know.
+        const instructions = (mcp as ToolSource & { instructions?: () => string[] }).instructions?.() ?? [];
+        if (instructions.length) system = `${system ?? DEFAULT_SYSTEM}\n\nNotes from the tool servers:\n${instructions.join('\n')}`;
       }
       const baseUrl = f.baseUrl ?? process.env.OPENAI_BASE_URL;
       let client: ChatClientOptions;
@@ -183,7 +187,7 @@ export function registerAgent(program: Command): void {
         result = await runAgent({
           client,
           task,
-          system: f.system,
+          system,
           tools,
           maxSteps,
           tokenBudget,
