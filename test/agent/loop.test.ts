@@ -65,6 +65,7 @@ describe('agent loop', () => {
     assert.equal(text, 'The answer is 42.');
     assert.ok(events.some((e) => e.type === 'delta' && e.kind === 'reasoning'));
     assert.deepEqual(events.at(-1), { type: 'stop', reason: 'final', error: undefined });
+    assert.equal(result.finishReason, 'stop');
     const body = requests[0]!.body;
     assert.equal(requests[0]!.headers.authorization, 'Bearer k');
     assert.equal(body.model, 'm');
@@ -220,6 +221,12 @@ describe('agent loop', () => {
     const never = await run([], { fallback: { content: 'no json here' }, finalSchema: schema, maxRepairs: 1 });
     assert.equal(never.result.stopReason, 'error');
     assert.match(never.result.error!, /failed the schema after 1 repair/);
+  });
+
+  test('an answer cut by max tokens says so in finishReason', async () => {
+    const { result } = await run([{ content: 'The answer is', finish: 'length' }]);
+    assert.equal(result.stopReason, 'final');
+    assert.equal(result.finishReason, 'length');
   });
 
   test('non-streaming mode gives the same result', async () => {

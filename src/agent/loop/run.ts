@@ -53,6 +53,7 @@ export async function runAgent(o: RunAgentOptions): Promise<AgentResult> {
   let contextEvents = 0;
   let resets = 0;
   let forcedShrink = false;
+  let lastFinish: string | undefined;
 
   trace.write('run_start', {
     task: o.task,
@@ -218,6 +219,7 @@ export async function runAgent(o: RunAgentOptions): Promise<AgentResult> {
         throw e;
       }
       forcedShrink = false;
+      lastFinish = reply.finishReason;
       messages.push(reply.message);
       if (reply.usage) meter.measured(reply.usage.prompt + reply.usage.completion, messages.length);
       const calls = reply.message.tool_calls ?? [];
@@ -264,7 +266,7 @@ export async function runAgent(o: RunAgentOptions): Promise<AgentResult> {
   } finally {
     o.signal?.removeEventListener('abort', onOuterAbort);
   }
-  trace.write('run_end', { stop_reason: stopReason, steps, usage, context_events: contextEvents, resets, error: error ?? null, final_chars: final.length });
+  trace.write('run_end', { stop_reason: stopReason, steps, usage, context_events: contextEvents, resets, error: error ?? null, final_chars: final.length, finish_reason: lastFinish ?? null });
   emit({ type: 'stop', reason: stopReason, error });
-  return { final: stopReason === 'final' || stopReason === 'error' ? final : '', json, stopReason, steps, usage, messages, contextEvents, error };
+  return { final: stopReason === 'final' || stopReason === 'error' ? final : '', json, stopReason, steps, usage, messages, contextEvents, error, finishReason: lastFinish };
 }

@@ -101,6 +101,8 @@ export interface AgentResult {
   readonly contextEvents: number;
   /** What went wrong, for stopReason 'error' (and 'cancelled'). */
   readonly error?: string;
+  /** The last model call's finish reason: 'length' with stopReason 'final' means the answer was cut by max tokens. */
+  readonly finishReason?: string;
 }
 
 export type AgentEvent =

@@ -11,7 +11,7 @@
 //     (head and tail kept, the process killed when it prints far beyond the limit).
 // Without bwrap the tools refuse to run rather than run unconfined.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OutputCap } from './output-cap.js';
 
@@ -106,6 +106,32 @@ export function bwrapArgs(workspace: string, limits: Required<SandboxLimits>, ar
 }
 
 let cgroupSeq = 0;
+let staleSwept = false;
+
+/** Removes empty sandbox cgroups left by processes that died without cleaning up. */
+function sweepStale(base: string): void {
+  staleSwept = true;
+  try {
+    for (const name of readdirSync(base)) {
+      const m = /^stepflash-sandbox-(\d+)-\d+$/.exec(name);
+      if (!m || Number(m[1]) === process.pid) continue;
+      try {
+        process.kill(Number(m[1]), 0);
+        continue; // its owner is alive
+      } catch {
+        // owner gone
+      }
+      try {
+        rmdirSync(join(base, name));
+      } catch {
+        // still has processes, or not ours to remove
+      }
+    }
+  } catch {
+    // unreadable: nothing to sweep
+  }
+}
+
 /** A fresh pids cgroup capped at max processes, or null when none can be made (not root, no controller). */
 function makePidsCgroup(max: number): string | null {
   try {
@@ -119,6 +145,7 @@ function makePidsCgroup(max: number): string | null {
       if (!readFileSync(join(base, 'cgroup.subtree_control'), 'utf8').includes('pids')) return null;
     }
     if (!base) return null;
+    if (!staleSwept) sweepStale(base);
     const dir = join(base, `stepflash-sandbox-${process.pid}-${++cgroupSeq}`);
     mkdirSync(dir);
     try {

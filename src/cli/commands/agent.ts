@@ -209,6 +209,7 @@ export function registerAgent(program: Command): void {
       } else if (result.final) {
         process.stdout.write(result.final.endsWith('\n') ? result.final : `${result.final}\n`);
       }
+      if (result.stopReason === 'final' && result.finishReason === 'length') note('note: the answer was cut at --max-tokens (or the context end); it may be incomplete');
       note(`${result.stopReason}: ${result.steps} model calls, ${result.usage.promptTokens} prompt + ${result.usage.completionTokens} completion tokens${result.error ? `; ${result.error}` : ''}`);
       process.exitCode = result.stopReason === 'final' ? 0 : result.stopReason === 'cancelled' ? 130 : result.stopReason === 'error' ? 1 : 3;
     } finally {
