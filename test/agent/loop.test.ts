@@ -125,7 +125,14 @@ describe('agent loop', () => {
     const tools = result.messages.filter((m) => m.role === 'tool').map((m) => m.content as string);
     assert.equal(tools[0], 'echo: again');
     assert.equal(tools[1], 'echo: again');
-    assert.match(tools[2]!, /exact call .* 3 times; its result will not change/);
+    assert.match(tools[2]!, /exact call .* 3 times and it returned the same result each time/);
+  });
+
+  test('a repeated call whose result changes is not taken for a loop', async () => {
+    let n = 0;
+    const counter: AgentTool = { name: 'count', description: 'counts', parameters: { type: 'object' }, run: async () => ({ content: String(++n) }) };
+    const { result } = await run([], { tools: [counter], fallback: { toolCalls: [call('count', {})] }, maxSteps: 5 });
+    assert.deepEqual(result.messages.filter((m) => m.role === 'tool').map((m) => m.content), ['1', '2', '3', '4', '5']);
   });
 
   test('429 with retry-after and 500s are retried with backoff; the trace records attempts', async () => {

@@ -47,7 +47,8 @@ export async function runAgent(o: RunAgentOptions): Promise<AgentResult> {
   const system = o.system ?? DEFAULT_SYSTEM;
   let messages: ChatMessage[] = [{ role: 'system', content: system }, { role: 'user', content: o.task }];
   const meter = new ContextMeter();
-  const seen = new Map<string, number>();
+  // Per call signature: the last result and how many times in a row the call returned it.
+  const seen = new Map<string, { last: string; streak: number }>();
   let steps = 0;
   let repairs = 0;
   let contextEvents = 0;
@@ -161,12 +162,12 @@ export async function runAgent(o: RunAgentOptions): Promise<AgentResult> {
           emit({ type: 'tool_start', step, callId: call.id, name: call.function.name, args: prep.args ?? call.function.arguments });
         } else {
           const sig = callSignature(call.function.name, prep.args);
-          const n = (seen.get(sig) ?? 0) + 1;
-          seen.set(sig, n);
+          const prev = seen.get(sig);
           emit({ type: 'tool_start', step, callId: call.id, name: call.function.name, args: prep.args });
-          if (n >= repeatLimit) {
-            // A model stuck in a loop gets told, instead of the same result again.
-            content = `error: you have made this exact call (${call.function.name} with the same arguments) ${n} times; its result will not change. Change your approach, or give your final answer.`;
+          if (prev && prev.streak >= repeatLimit - 1) {
+            // A model stuck in a loop gets told, instead of the same result again. A call whose result
+            // changes (ls after a write) never gets here: only identical results build the streak.
+            content = `error: you have made this exact call (${call.function.name} with the same arguments) ${prev.streak + 1} times and it returned the same result each time; it will not change. Change your approach, or give your final answer.`;
             isError = true;
             errorNote = 'repeated call';
           } else {
@@ -174,6 +175,7 @@ export async function runAgent(o: RunAgentOptions): Promise<AgentResult> {
             content = r.content;
             isError = r.isError === true;
             if (isError) errorNote = r.content.slice(0, 300);
+            seen.set(sig, { last: content, streak: prev && prev.last === content ? prev.streak + 1 : 1 });
           }
         }
         const ms = performance.now() - t0;

@@ -82,7 +82,7 @@ export interface RunAgentOptions {
   readonly workspace?: string;
   /** Time allowed for one tool call, in ms (default 120000). */
   readonly toolTimeoutMs?: number;
-  /** The same call (name and arguments) this many times in one run is refused as a loop (default 3). */
+  /** The same call (name and arguments) after it returned the same result this many times less one is refused as a loop (default 3). */
   readonly repeatLimit?: number;
 }
 
