@@ -282,9 +282,13 @@ export class McpConnection {
   }
 
   private describe(e: unknown): string {
-    const err = e as Error & { cause?: { code?: string; message?: string } };
-    let msg = err?.message ?? String(e);
-    if (err?.cause?.code) msg += ` (${err.cause.code})`;
+    let msg = (e as Error)?.message ?? String(e);
+    // fetch failures hide the reason (ECONNREFUSED, ENOTFOUND) a cause or two down.
+    let cause = (e as { cause?: unknown })?.cause as { code?: unknown; message?: unknown; cause?: unknown } | undefined;
+    for (let depth = 0; cause && depth < 4; depth++, cause = cause.cause as typeof cause) {
+      const what = typeof cause.code === 'string' ? cause.code : typeof cause.message === 'string' ? cause.message : '';
+      if (what && !msg.includes(what)) msg += ` (${what})`;
+    }
     return this.spec.kind === 'stdio' ? this.exitReason(msg) : msg;
   }
 }
