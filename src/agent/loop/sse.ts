@@ -25,6 +25,10 @@ export async function* sseData(body: ReadableStream<Uint8Array>): AsyncGenerator
         // other fields (event:, id:, retry:) and comments are not used by chat completions
       }
     }
+    // A last line without its newline (a server that closes right after writing) still counts.
+    let rest = buf + decoder.decode();
+    if (rest.endsWith('\r')) rest = rest.slice(0, -1);
+    if (rest.startsWith('data:')) data.push(rest.slice(rest.startsWith('data: ') ? 6 : 5));
     if (data.length > 0) yield data.join('\n');
   } finally {
     reader.releaseLock();
