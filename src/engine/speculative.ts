@@ -97,6 +97,12 @@ export function drafterFor(session: Session): Drafter {
   return d;
 }
 
+/** Makes `drafter` the session's (a subclass steering the drafts, in tests). */
+export function setDrafter(session: Session, drafter: Drafter): void {
+  if (drafter.session !== session) throw new Error('the drafter belongs to another session');
+  drafters.set(session, drafter);
+}
+
 export class Drafter {
   readonly heads: MtpHeads;
   private readonly caches: MtpLayerCache[];
@@ -148,7 +154,8 @@ export class Drafter {
     this.n = r.n;
     this.mode = r.mode;
     this.round = 0;
-    this.rng = new Rng(seed);
+    // A stream of its own: sharing the sampler's would tie the drafts to the token drawn just before them.
+    this.rng = new Rng(new Rng(seed ^ 0x5bd1e995).nextU32() * 2 + 1);
     for (const s of this.stores) s.clear();
     this.steps = 0;
     this.draftedByDepth = new Array<number>(this.n).fill(0);
@@ -238,14 +245,15 @@ export class Drafter {
     // Draft.
     const drafts: number[] = [];
     const qs: SparseDist[] = [];
-    const choose = (logits: Float32Array, depth: number) => {
+    const choose = (head: Float32Array, depth: number) => {
+      const logits = this.draftLogits(depth, head, () => [...session.tokens, pending, ...drafts]);
       if (exact) {
+        // d ~ q, with q the sampler's whole pipeline on the head's logits.
         const q = (sampler as Sampler).distribution(logits);
         qs.push(q);
-        return this.propose(depth, drawFrom(q, this.rng.next()), logits);
+        return drawFrom(q, this.rng.next());
       }
-      const processed = sampler instanceof Sampler ? sampler.process(logits) : logits;
-      return this.propose(depth, argmax(processed), logits);
+      return argmax(sampler instanceof Sampler ? sampler.process(logits) : logits);
     };
     if (N > 0) {
       if (this.mode === 'chain') {
@@ -326,9 +334,12 @@ export class Drafter {
     return { tokens, logits, drafted: N, accepted };
   }
 
-  /** The draft token at `depth` (1-based): the drafted one. Tests override it to steer acceptance. */
-  protected propose(_depth: number, token: number, _logits: Float32Array): number {
-    return token;
+  /**
+   * The logits the draft at `depth` (1-based) is chosen from: the head's. `prefix` gives the tokens before
+   * the drafted one. Tests override this to steer acceptance; whatever it returns, the output is unchanged.
+   */
+  protected draftLogits(_depth: number, head: Float32Array, _prefix: () => number[]): Float32Array {
+    return head;
   }
 
   /** Drops hidden rows no head will read again. */

@@ -31,9 +31,9 @@ before(async () => {
   await makeModel({ preset: 'step35-test', type: GGMLType.Q8_0, seed: 31, out: a, overrides: { nNextn: 3 } });
   await makeModel({ preset: 'tiny', type: GGMLType.Q8_0, seed: 32, out: b });
   await makeModel({ preset: 'llama-test', type: GGMLType.Q8_0, seed: 33, out: c });
-  mtp3 = loadModel(a, { maxBatch: 32 });
-  tiny = loadModel(b, { maxBatch: 32 });
-  plain = loadModel(c);
+  mtp3 = loadModel(a, { maxBatch: 32, threads: 1 });
+  tiny = loadModel(b, { maxBatch: 32, threads: 1 });
+  plain = loadModel(c, { threads: 1 });
   tok3 = Tokenizer.fromMetadata(mtp3.file.metadata);
   tokTiny = Tokenizer.fromMetadata(tiny.file.metadata);
 });
@@ -107,17 +107,19 @@ test('drafting with stop conditions, token limits and logprobs gives the same re
 /** Drafts the reference continuation with probability `hit`, a wrong token otherwise; records the heads' logits. */
 class OracleDrafter extends Drafter {
   reference: readonly number[] = [];
-  generated = 0;
+  promptLength = 0;
   hit = 0.6;
   private s = 12345;
   seen: Float32Array[] = [];
 
-  protected override propose(depth: number, token: number, logits: Float32Array): number {
-    this.seen.push(logits.slice());
+  protected override draftLogits(_depth: number, head: Float32Array, prefix: () => number[]): Float32Array {
+    this.seen.push(head.slice());
     this.s = (Math.imul(this.s, 1103515245) + 12345) >>> 0;
-    const right = this.reference[this.generated + depth - 1];
-    if (right === undefined) return token;
-    return this.s / 2 ** 32 < this.hit ? right : (right + 1 + (this.s % 50)) % 4000;
+    const right = this.reference[prefix().length - this.promptLength];
+    if (right === undefined) return head;
+    const out = head.slice();
+    out[this.s / 2 ** 32 < this.hit ? right : (right + 1 + (this.s % 50)) % 4000] = 1e9;
+    return out;
   }
 }
 
@@ -132,8 +134,8 @@ async function drive(drafter: OracleDrafter, prompt: readonly number[], n: numbe
   const out = [argmax(pre.logits)];
   sampler.accept(out[0]!);
   const lengths: number[] = [];
+  drafter.promptLength = prompt.length;
   while (out.length < n) {
-    drafter.generated = out.length;
     const r = drafter.step(out[out.length - 1]!, sampler, Math.min(d, n - out.length - 1));
     lengths.push(r.accepted);
     out.push(...r.tokens);
@@ -159,7 +161,7 @@ test('partial acceptance (oracle drafts): output unchanged, every acceptance len
     const cached = [...oracle.session.tokens];
     const pending = out[out.length - 1]!;
     oracle.seen = [];
-    oracle.generated = n;
+    oracle.reference = [];
     oracle.step(pending, new Sampler(mtp3.model.config.nVocab, greedy), 3);
     const fresh = new OracleDrafter(new Session(mtp3.model, { contextSize: prompt.length + n + 8 }));
     fresh.reference = [];
