@@ -84,6 +84,30 @@ describe('stepflash agent', () => {
     }
   });
 
+  test('shell and python run sandboxed with the limits from the flags', { timeout: 60_000 }, async () => {
+    const server = await startScriptServer([
+      {
+        toolCalls: [
+          { name: 'shell', arguments: JSON.stringify({ command: 'echo made > made.txt; id -u; sleep 5' }) },
+          { name: 'python', arguments: JSON.stringify({ code: 'import socket\ntry:\n    socket.create_connection(("127.0.0.1", 9), timeout=1)\nexcept OSError as e:\n    print("blocked", type(e).__name__)\nx = bytearray(300 * 1024 * 1024)' }) },
+        ],
+      },
+      { content: 'ok' },
+    ]);
+    const ws = join(dir, 'ws-sbx');
+    try {
+      const r = await cli(['agent', 'try things', '--base-url', server.baseURL, '--tools', 'shell,python', '--workspace', ws, '--tool-timeout', '1', '--memory', '128', '--json', '-q']);
+      assert.equal(r.code, 0, r.stderr);
+      const tools = JSON.parse(r.stdout).messages.filter((m: { role: string }) => m.role === 'tool').map((m: { content: string }) => m.content);
+      assert.match(tools[0], /^killed by SIGKILL\nsandbox: time limit: still running after 1000 ms[\s\S]*--- stdout ---\n65534\n/);
+      assert.match(tools[1], /sandbox: memory limit: the process ran out of its 128 MiB[\s\S]*blocked/);
+      assert.equal(readFileSync(join(ws, 'made.txt'), 'utf8'), 'made\n');
+      assert.match(server.requests[0]!.body.tools[0].function.description, /Limits: 1 s, 128 MiB memory, 64 processes.*no network/);
+    } finally {
+      await server.close();
+    }
+  });
+
   test('bad flags get a clear error', async () => {
     const cases: [string[], RegExp][] = [
       [['--context', 'forget'], /--context must be one of reset, discard, summarize, got "forget"/],
