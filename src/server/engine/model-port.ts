@@ -19,6 +19,13 @@ export interface EngineSequence {
    * new prompt from the continuation of a generation.
    */
   truncate(length: number): void;
+  /**
+   * Optional: the longest prefix of at most `length` positions truncate() can keep, when that is more
+   * than maxRollback allows (KvCache restores sliding-window rings from checkpoints).
+   */
+  reusable?(length: number): number;
+  /** Optional: remember the state at the current length for a later reusable()/truncate() (end of a prompt). */
+  checkpoint?(): void;
 }
 
 export interface EngineBatchItem {

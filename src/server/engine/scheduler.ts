@@ -274,6 +274,9 @@ export class BatchScheduler {
       tokens += item.tokens.length;
       if (slot.prefilling) promptTokens += item.tokens.length;
       for (const t of item.tokens) slot.tokens.push(t);
+      // Keep the sliding-window state at the end of each prompt chunk and of the prompt, so that a later
+      // request sharing a prefix can return there although the rings have moved on (KvCache checkpoints).
+      if (slot.prefilling) slot.sequence.checkpoint?.();
       const job = slot.job;
       if (!job) return; // closed while the pass ran
       if (item.logits === 'none') {

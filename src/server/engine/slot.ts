@@ -53,7 +53,9 @@ export class Slot {
     const lim = Math.min(c.length, prompt.length - 1);
     let common = 0;
     while (common < lim && c[common] === prompt[common]) common++;
-    if (common > 0 && this.seq.length - common > this.seq.maxRollback) return 0;
+    // Beyond the rollback limit a sequence may still return to a checkpoint (sliding-window rings saved at
+    // the end of an earlier prompt); otherwise nothing is reused.
+    if (common > 0 && this.seq.length - common > this.seq.maxRollback) return this.seq.reusable ? this.seq.reusable(common) : 0;
     return common;
   }
 
