@@ -2,7 +2,7 @@
 // Full-attention layers hold every position up to the context size;
 // sliding-window layers hold a ring of window + batch positions, so their memory does not grow with the
 // context (the extra batch slots keep keys a batch's first query still needs while later ones are written).
-import { kvRowBytes, type Backend } from '../backend/backend.js';
+import { kvRowBytes, type Backend, type Tensor } from '../backend/backend.js';
 import type { ModelConfig } from '../model/config.js';
 import type { KvCacheType, LayerKV, SequenceKV } from '../model/kv.js';
 
@@ -18,6 +18,17 @@ export interface KvCacheOptions extends KvCacheTypes {
    * earlier part is absent. Full layers then hold only maxLength - first positions.
    */
   readonly first?: number;
+  /**
+   * Snapshots of the sliding-window rings kept for prompt-prefix reuse (default 4, the most recent; 0 turns
+   * them off). Each costs info.slidingBytes of memory and one copy of the rings to take or restore.
+   */
+  readonly checkpoints?: number;
+}
+
+interface Checkpoint {
+  position: number;
+  /** Per sliding layer (in layer order): copies of its key and value rings. */
+  readonly rings: { readonly k: Tensor; readonly v: Tensor }[];
 }
 
 export interface KvCacheInfo {
@@ -37,6 +48,11 @@ export class KvCache implements SequenceKV {
   readonly typeV: KvCacheType;
 
   readonly first: number;
+  private readonly checkpointSlots: number;
+  private readonly checkpointsHeld: Checkpoint[] = [];
+  /** Snapshot buffers no longer valid, kept for reuse (backend allocations are never freed). */
+  private readonly checkpointsFree: Checkpoint[] = [];
+  private readonly slidingLayers: LayerKV[];
 
   constructor(backend: Backend, cfg: ModelConfig, readonly maxLength: number, maxBatch: number, types: KvCacheOptions = {}) {
     if (!(maxLength > 0)) throw new RangeError(`context size must be positive, got ${maxLength}`);
@@ -62,13 +78,67 @@ export class KvCache implements SequenceKV {
     });
     this.info = { bytes: fullBytes + slidingBytes, fullBytes, slidingBytes };
     this.maxRollback = cfg.layers.some((l) => l.sliding) ? maxBatch : Infinity;
+    this.slidingLayers = this.layers.filter((_, i) => cfg.layers[i]!.sliding);
+    this.checkpointSlots = this.slidingLayers.length > 0 ? types.checkpoints ?? 4 : 0;
+    this.backend = backend;
+  }
+
+  private readonly backend: Backend;
+
+  /**
+   * Remembers the sliding-window rings at the current length, so that a later request sharing this
+   * prefix can come back here although the rings have moved on (full layers keep every position anyway).
+   * The oldest snapshot is reused when all are taken; buffers are allocated on first use.
+   */
+  checkpoint(): void {
+    if (this.checkpointSlots === 0 || this.length === this.first) return;
+    if (this.checkpointsHeld.some((c) => c.position === this.length)) return;
+    let cp: Checkpoint;
+    if (this.checkpointsFree.length > 0) {
+      cp = this.checkpointsFree.pop()!;
+    } else if (this.checkpointsHeld.length < this.checkpointSlots) {
+      cp = { position: 0, rings: this.slidingLayers.map((l) => ({ k: this.backend.alloc(l.k.size), v: this.backend.alloc(l.v.size) })) };
+    } else {
+      cp = this.checkpointsHeld.shift()!;
+    }
+    cp.position = this.length;
+    this.slidingLayers.forEach((l, i) => {
+      this.backend.copy(cp.rings[i]!.k, l.k, l.k.size);
+      this.backend.copy(cp.rings[i]!.v, l.v, l.v.size);
+    });
+    this.checkpointsHeld.push(cp);
+  }
+
+  /** Positions held by checkpoints, oldest first. */
+  get checkpointPositions(): number[] {
+    return this.checkpointsHeld.map((c) => c.position);
+  }
+
+  /**
+   * The longest prefix of at most `length` positions that truncate() can keep: `length` itself within
+   * the rollback limit, else the latest checkpoint at or before it, else nothing (the first position).
+   */
+  reusable(length: number): number {
+    if (length >= this.length || this.length - length <= this.maxRollback) return Math.max(length, this.first);
+    let best = this.first;
+    for (const c of this.checkpointsHeld) if (c.position <= length && c.position > best) best = c.position;
+    return best;
   }
 
   /** Forgets positions from `length` on (the next token goes to position `length`). */
   truncate(length: number): void {
     if (length < this.first || length > this.length) throw new RangeError(`cannot truncate a cache of ${this.length} positions to ${length}`);
-    if (this.length - length > this.maxRollback && length > this.first)
-      throw new RangeError(`cannot roll back ${this.length - length} positions: sliding-window layers keep only ${this.maxRollback} beyond the window`);
+    if (this.length - length > this.maxRollback && length > this.first) {
+      const cp = this.checkpointsHeld.find((c) => c.position === length);
+      if (!cp) throw new RangeError(`cannot roll back ${this.length - length} positions: sliding-window layers keep only ${this.maxRollback} beyond the window`);
+      this.slidingLayers.forEach((l, i) => {
+        this.backend.copy(l.k, cp.rings[i]!.k, l.k.size);
+        this.backend.copy(l.v, cp.rings[i]!.v, l.v.size);
+      });
+    }
+    // Snapshots past the new end describe positions that are about to be overwritten.
+    for (let i = this.checkpointsHeld.length - 1; i >= 0; i--)
+      if (this.checkpointsHeld[i]!.position > length) this.checkpointsFree.push(...this.checkpointsHeld.splice(i, 1));
     this.length = length;
   }
 }
