@@ -68,7 +68,7 @@ describe('stepflash research', () => {
   it('has --help and refuses bad flags clearly', () => {
     const help = spawnSync(process.execPath, ['--import', 'tsx', main, 'research', '--help'], { cwd: root, encoding: 'utf8' });
     assert.equal(help.status, 0);
-    for (const flag of ['--base-url', '--search-url', '--max-agents', '--json', '--sub-base-url']) assert.ok(help.stdout.includes(flag), flag);
+    for (const flag of ['--base-url', '--search-url', '--max-agents', '--json', '--sub-base-url', '--python']) assert.ok(help.stdout.includes(flag), flag);
     const bad = spawnSync(process.execPath, ['--import', 'tsx', main, 'research', 'q', '--base-url', 'http://127.0.0.1:1/v1', '--max-agents', 'zero'], { cwd: root, encoding: 'utf8' });
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /max-agents/);

@@ -6,6 +6,7 @@ import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { httpJsonSearch } from '../../src/agent/tools/web.js';
 import { checkCitations, pool, research, SourceLedger, type ResearchEvent } from '../../src/agent/multi/index.js';
+import type { AgentTool } from '../../src/agent/tool.js';
 import { startResearchModel, startWeb, type Web } from './multi-fixtures.js';
 
 let web: Web;
@@ -16,7 +17,7 @@ after(async () => {
   await web.close();
 });
 
-async function run(opts: { bogusCitation?: number; summaryProse?: boolean; maxParallel?: number; maxSteps?: number } = {}) {
+async function run(opts: { bogusCitation?: number; summaryProse?: boolean; maxParallel?: number; maxSteps?: number; extraTools?: () => AgentTool[] } = {}) {
   const model = await startResearchModel(opts);
   const events: ResearchEvent[] = [];
   try {
@@ -26,9 +27,10 @@ async function run(opts: { bogusCitation?: number; summaryProse?: boolean; maxPa
       allowHosts: [web.host],
       maxParallel: opts.maxParallel ?? 3,
       ...(opts.maxSteps ? { maxSteps: opts.maxSteps } : {}),
+      ...(opts.extraTools ? { extraTools: opts.extraTools } : {}),
       onEvent: (e) => events.push(e),
     });
-    return { result, events, requests: model.service.requests.length };
+    return { result, events, requests: model.service.requests };
   } finally {
     await model.server.close();
   }
@@ -107,6 +109,24 @@ describe('research: Master, parallel Search and Verify sub-agents, Summary agent
     assert.equal(result.reports.length, 2);
     assert.equal(result.cited.length, 2);
     assert.equal(result.invalidCitations.length, 0);
+  });
+});
+
+describe('research: sub-agent tools', () => {
+  it('offers extra tools (a python tool in the CLI) to every sub-agent, fresh per agent, and never to the Master', async () => {
+    let made = 0;
+    const calc: () => AgentTool[] = () => {
+      made++;
+      return [{ name: 'calc', description: 'compute', parameters: { type: 'object', properties: {} }, run: async () => ({ content: '0' }) }];
+    };
+    const { requests } = await run({ extraTools: calc });
+    const names = (r: (typeof requests)[number]) => (r.tools ?? []).map((t) => t.function.name);
+    const system = (r: (typeof requests)[number]) => String((r.messages[0] as { content?: unknown }).content);
+    const sub = requests.filter((r) => /^You are a (search|verification) agent/.test(system(r)));
+    const master = requests.filter((r) => system(r).startsWith('You are the research lead'));
+    assert.ok(sub.length >= 9 && sub.every((r) => names(r).includes('calc') && names(r).includes('fetch_url')));
+    assert.ok(master.every((r) => names(r).join() === 'dispatch'));
+    assert.equal(made, 3);
   });
 });
 

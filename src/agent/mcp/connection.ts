@@ -131,7 +131,7 @@ export class McpConnection {
     if (this.probing || this.client !== client || this.state !== 'ready') return;
     this.probing = true;
     client
-      .ping({ timeout: Math.max(1000, this.heartbeatMs) })
+      .ping({ timeout: Math.max(10_000, 2 * this.heartbeatMs) })
       .catch((e: unknown) => {
         // A JSON-RPC error still proves the server is alive; a failed fetch or a timeout does not.
         if (e instanceof McpError && e.code !== ErrorCode.RequestTimeout && e.code !== ErrorCode.ConnectionClosed) return;

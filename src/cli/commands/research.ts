@@ -3,12 +3,13 @@
 // the pages the sub-agents fetched. Progress goes to stderr; the answer with its Sources list (or, with
 // --json, the whole result) to stdout. Exit codes: 0 answered, 1 error, 3 stopped by a budget (the
 // answer is then assembled from the reports), 130 cancelled.
-import { existsSync, statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, mkdtempSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
 import type { Command } from 'commander';
 import type { ChatClientOptions } from '../../agent/loop/types.js';
 import { research, type ResearchEvent, type ResearchResult } from '../../agent/multi/index.js';
-import { httpJsonSearch } from '../../agent/tools/web.js';
+import { bwrapPath, httpJsonSearch, pythonTool, sandboxProblem } from '../../agent/tools/index.js';
 import { createChatService } from '../../server/engine/index.js';
 import { startServer } from '../../server/server.js';
 import { openModel } from '../open-model.js';
@@ -29,6 +30,8 @@ interface ResearchFlags {
   subTokenBudget?: string;
   maxTokens?: string;
   trace?: string;
+  python?: boolean;
+  workspace?: string;
   ctx?: string;
   threads?: string;
   json?: boolean;
@@ -115,6 +118,8 @@ export function registerResearch(program: Command): void {
     .option('--sub-max-steps <n>', 'model calls of each sub-agent', '10')
     .option('--sub-token-budget <n>', 'tokens each sub-agent may use (prompt + completion, from the endpoint\'s usage)')
     .option('--max-tokens <n>', 'completion tokens per model call')
+    .option('--python', 'give sub-agents the sandboxed python tool, to compute and check numbers (needs bubblewrap)')
+    .option('--workspace <dir>', 'directory python runs in (default: a fresh temporary directory)')
     .option('--trace <file>', 'append a JSONL trace of every agent\'s model and tool calls')
     .option('--ctx <n>', 'context size of a local engine (default: the model\'s, at most 8192)')
     .option('--json', 'print the whole result as JSON on stdout')
@@ -138,6 +143,9 @@ export function registerResearch(program: Command): void {
         throw new Error(`--search-url "${f.searchUrl}" is not a URL`);
       }
     } else note('no --search-url: sub-agents can only fetch pages they already know');
+    if (f.python && !bwrapPath()) throw new Error(`--python: ${sandboxProblem()}`);
+    const workspace = f.workspace ? resolve(f.workspace) : f.python ? mkdtempSync(join(tmpdir(), 'stepflash-research-')) : undefined;
+    if (workspace) mkdirSync(workspace, { recursive: true });
 
     const closers: (() => Promise<void>)[] = [];
     try {
@@ -178,6 +186,8 @@ export function registerResearch(program: Command): void {
           ...(subClient ? { subClient } : {}),
           ...(f.searchUrl ? { search: httpJsonSearch(f.searchUrl) } : {}),
           ...(f.webAllow ? { allowHosts: f.webAllow.split(',').map((s) => s.trim()).filter(Boolean) } : {}),
+          ...(f.python ? { extraTools: () => [pythonTool()] } : {}),
+          ...(workspace ? { workspace } : {}),
           maxParallel,
           ...(maxSubAgents ? { maxSubAgents } : {}),
           maxSteps,
