@@ -259,6 +259,31 @@ describe('context management', () => {
     assert.ok(last.at(-1).content.endsWith(big), 'the latest output is kept');
   });
 
+  test('discard acts only when there is something to discard; summarize waits for growth after a summary that could not get under the threshold', async () => {
+    const small: AgentTool = { name: 'small', description: '', parameters: { type: 'object', properties: { i: { type: 'integer' } } }, run: async () => ({ content: 'ok' }) };
+    // One big output, then small calls: the big output is the latest at first (kept), then discarded.
+    const script = (r: { body: Record<string, any> }) => ({
+      toolCalls: [r.body.messages.length < 4 ? call('big', { n: 1 }) : call('small', { i: r.body.messages.length })],
+      usage: { prompt_tokens: Math.ceil(JSON.stringify(r.body.messages).length / 4), completion_tokens: 5 },
+    });
+    const d = await run([], { tools: [bigTool, small], fallback: script, context: 'discard', contextThreshold: 500, keepRecent: 1, maxSteps: 6 });
+    assert.equal(d.result.contextEvents, 1);
+    assert.match(d.requests[2]!.body.messages[3].content, /^\[discarded to save context/);
+
+    // A summary longer than the threshold: one summary, not one per step.
+    // Two big outputs pass the threshold; the summary itself is longer than it.
+    let turn = 0;
+    const twoBig = (r: { body: Record<string, any> }) => ({
+      toolCalls: [++turn <= 2 ? call('big', { n: turn }) : call('small', { i: turn })],
+      usage: { prompt_tokens: Math.ceil(JSON.stringify(r.body.messages).length / 4), completion_tokens: 5 },
+    });
+    const summarizing = (r: { body: Record<string, any> }) => (r.body.messages[0].content.startsWith('You condense') ? { content: 's'.repeat(9000) } : twoBig(r));
+    const s = await run([], { tools: [bigTool, small], fallback: summarizing, context: 'summarize', contextThreshold: 1500, maxSteps: 8 });
+    assert.equal(s.requests.length, 8);
+    assert.equal(s.requests.filter((r) => r.body.messages[0].content.startsWith('You condense')).length, 1);
+    assert.equal(s.result.contextEvents, 1);
+  });
+
   test('reset restarts from the task and the model-written progress note', async () => {
     const script = (r: { body: Record<string, any> }) => (r.body.messages.at(-1).content?.startsWith('Your context is full') ? { content: 'NOTE: read big 2 and 4' } : growing(r));
     const { result, requests } = await run([], { tools: [bigTool], fallback: script, context: 'reset', contextThreshold: 2500, maxSteps: 6 });

@@ -52,12 +52,13 @@ export function discardOldToolOutputs(messages: readonly ChatMessage[], keepRece
   const drop = new Set(toolIdx.slice(0, Math.max(0, toolIdx.length - keepRecent)));
   const names = new Map<string, string>();
   for (const m of messages) if (m.role === 'assistant') for (const c of m.tool_calls ?? []) names.set(c.id, c.function.name);
+  const lastAssistant = tailStart(messages);
   return messages.map((m, i) => {
     if (drop.has(i) && m.role === 'tool' && !m.content.startsWith('[discarded')) {
       return { ...m, content: `[discarded to save context: the ${names.get(m.tool_call_id) ?? 'tool'} output was ${m.content.length} characters; call again if it is still needed]` };
     }
-    // Old reasoning is the bulkiest thing the model no longer needs.
-    if (m.role === 'assistant' && m.reasoning_content && i < messages.length - 1) {
+    // Old reasoning is the bulkiest thing the model no longer needs (the latest turn keeps its own).
+    if (m.role === 'assistant' && m.reasoning_content && i < lastAssistant) {
       const { reasoning_content: _r, ...rest } = m;
       return rest;
     }

@@ -54,6 +54,7 @@ export async function runAgent(o: RunAgentOptions): Promise<AgentResult> {
   let contextEvents = 0;
   let resets = 0;
   let forcedShrink = false;
+  let lastShrunkTo: number | undefined;
   let lastFinish: string | undefined;
 
   trace.write('run_start', {
@@ -119,9 +120,14 @@ export async function runAgent(o: RunAgentOptions): Promise<AgentResult> {
     if (!o.context) return;
     const before = meter.tokens(messages);
     if ((!force && before <= threshold) || messages.length <= headLength(messages) + 1) return;
+    // Hysteresis for the strategies that cost a model call: when the last shrink could not get under the
+    // threshold, wait for real growth before trying again, rather than summarising at every step.
+    if (!force && o.context !== 'discard' && lastShrunkTo !== undefined && before <= lastShrunkTo + threshold / 4) return;
     const head = messages.slice(0, headLength(messages));
     if (o.context === 'discard') {
-      messages = discardOldToolOutputs(messages, keepRecent);
+      const next = discardOldToolOutputs(messages, force ? Math.min(keepRecent, 1) : keepRecent);
+      if (next.every((m, i) => m === messages[i])) return; // nothing left to discard
+      messages = next;
     } else if (o.context === 'reset') {
       // After an overflow the note request must itself fit: old tool outputs are stubbed in it.
       const basis = force ? discardOldToolOutputs(messages, 1) : messages;
@@ -141,6 +147,7 @@ export async function runAgent(o: RunAgentOptions): Promise<AgentResult> {
     meter.invalidate();
     contextEvents++;
     const after = meter.tokens(messages);
+    lastShrunkTo = after;
     trace.write('context', { mode: o.context, before_tokens: before, after_tokens: after, messages: messages.length, forced: force });
     emit({ type: 'context', mode: o.context, beforeTokens: before, afterTokens: after });
   };
