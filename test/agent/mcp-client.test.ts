@@ -153,6 +153,40 @@ describe('MCP client, stdio and HTTP servers together', () => {
   });
 });
 
+describe('MCP sessions and reports', () => {
+  it('ends its HTTP session on the server when closed', async () => {
+    const http = await serveMcpHttp(() => makeKitServer());
+    try {
+      const source = await connectMcpServers([{ kind: 'http', name: 'k', url: http.url, headers: {} }]);
+      assert.equal(http.sessions(), 1);
+      await source.close();
+      await waitFor(() => http.sessions() === 0);
+    } finally {
+      await http.close();
+    }
+  });
+
+  it('loadMcpTools reports a server that fails on stderr (for stepflash agent --mcp)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcp-'));
+    const file = join(dir, 'servers.json');
+    writeFileSync(file, JSON.stringify({ mcpServers: { gone: { command: '/nonexistent/mcp-server' } } }));
+    const lines: string[] = [];
+    const write = process.stderr.write.bind(process.stderr);
+    process.stderr.write = ((chunk: string) => {
+      lines.push(String(chunk));
+      return true;
+    }) as typeof process.stderr.write;
+    let source: McpToolSource;
+    try {
+      source = await loadMcpTools(file, { maxRestarts: 1, backoffMs: 10 });
+    } finally {
+      process.stderr.write = write;
+    }
+    await source.close();
+    assert.ok(lines.some((l) => /^mcp: server "gone" failed: MCP server "gone" is unavailable: .*ENOENT/.test(l)), lines.join(''));
+  });
+});
+
 describe('MCP servers that do not come up', () => {
   it('reports a server that crashes on start with its stderr, after bounded retries, and keeps the others', async () => {
     const http = await serveMcpHttp(() => makeKitServer());

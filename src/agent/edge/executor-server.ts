@@ -7,7 +7,7 @@
 import { mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { builtinTools, parseToolGroups } from '../tools/index.js';
+import { builtinTools, bwrapPath, parseToolGroups, sandboxProblem } from '../tools/index.js';
 import { serveExecutorHttp, serveExecutorStdio, type ServeExecutorOptions } from './serve.js';
 
 const HELP = `usage: executor-server --base-url URL [--model NAME] [--api-key KEY] [--workspace DIR] [--tools files,todo]
@@ -56,6 +56,7 @@ async function main(): Promise<void> {
   } catch (e) {
     fail((e as Error).message);
   }
+  if ((groups.includes('shell') || groups.includes('python')) && !bwrapPath()) fail(`${sandboxProblem()}; choose tools without shell and python (e.g. --tools files,todo)`);
   const workspace = resolve(v.workspace);
   mkdirSync(workspace, { recursive: true });
   const apiKey = v['api-key'] ?? process.env.OPENAI_API_KEY;

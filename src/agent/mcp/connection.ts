@@ -146,7 +146,13 @@ export class McpConnection {
     this.state = 'closed';
     const client = this.client;
     this.client = null;
-    if (client) await client.close().catch(() => undefined);
+    if (!client) return;
+    // End the HTTP session on the server (DELETE) instead of leaving it to time out there.
+    const transport = client.transport;
+    if (transport instanceof StreamableHTTPClientTransport) {
+      await Promise.race([transport.terminateSession().catch(() => undefined), new Promise((r) => setTimeout(r, 2000).unref())]);
+    }
+    await client.close().catch(() => undefined);
   }
 
   private unavailable(): string {

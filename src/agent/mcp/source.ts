@@ -8,7 +8,7 @@ import { AjvJsonSchemaValidator } from '@modelcontextprotocol/sdk/validation/ajv
 import type { Tool } from '@modelcontextprotocol/sdk/types.js';
 import type { AgentTool, JsonSchema, ToolContext, ToolResult, ToolSource } from '../tool.js';
 import { readMcpConfig, type McpServerSpec } from './config.js';
-import { McpConnection, type McpConnectionOptions } from './connection.js';
+import { McpConnection, type McpConnectionEvent, type McpConnectionOptions } from './connection.js';
 import { ToolNamer } from './naming.js';
 import { DEFAULT_MAX_OUTPUT_CHARS, toToolResult } from './result.js';
 import { ToolSearch, type ToolSearchOptions } from './tool-search.js';
@@ -173,7 +173,16 @@ export async function connectMcpServers(specs: readonly McpServerSpec[], options
   };
 }
 
-/** `stepflash agent --mcp servers.json`: reads the file and connects to its servers. */
+/** One stderr line per server trouble (not per success), for command-line use. */
+export function stderrMcpEvents(e: McpConnectionEvent): void {
+  if (e.type === 'died' || e.type === 'restarting' || e.type === 'failed') process.stderr.write(`mcp: server "${e.server}" ${e.type}: ${e.message}\n`);
+}
+
+/**
+ * `stepflash agent --mcp servers.json`: reads the file and connects to its servers. Without an
+ * `onEvent`, servers that fail, die or restart are reported on stderr, so a server that never came up
+ * is not silently missing from the agent's tools.
+ */
 export async function loadMcpTools(configPath: string, options: McpToolsOptions = {}): Promise<McpToolSource> {
-  return connectMcpServers(readMcpConfig(configPath), options);
+  return connectMcpServers(readMcpConfig(configPath), { onEvent: stderrMcpEvents, ...options });
 }
