@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -69,6 +69,14 @@ describe('sandbox', () => {
     assert.equal(existsSync('/tmp/pwned'), false, "the sandbox's /tmp is its own");
     assert.equal(createHash('sha256').update(readFileSync('/etc/passwd')).digest('hex'), passwd);
     assert.match(r.content, /Read-only file system/);
+  });
+
+  test('a setuid program made in the workspace loses its setuid bit', async () => {
+    const r = await sh('cp /usr/bin/id myid && chmod 4755 myid && mkdir -p sg && chmod 2775 sg && ls -l myid');
+    assert.match(r.content, /-rwsr-xr-x/, 'inside, the chmod worked');
+    assert.match(r.content, /sandbox: setuid\/setgid bits removed from myid, sg/);
+    assert.equal(statSync(join(ws, 'myid')).mode & 0o7777, 0o755);
+    assert.equal(statSync(join(ws, 'sg')).mode & 0o7777, 0o775);
   });
 
   test('secrets outside the workspace cannot be read', async () => {

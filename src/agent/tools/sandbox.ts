@@ -8,10 +8,11 @@
 //   - limits: wall time (the whole process group is killed, and the pid namespace with it), CPU time,
 //     address space (memory), process count (a pids cgroup when one can be made, else RLIMIT_NPROC,
 //     which the kernel does not apply to processes of host root), file size, open files, and output
-//     (head and tail kept, the process killed when it prints far beyond the limit).
+//     (head and tail kept, the process killed when it prints far beyond the limit);
+//   - afterwards, setuid/setgid bits it set in the workspace are cleared (see stripSetid).
 // Without bwrap the tools refuse to run rather than run unconfined.
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { OutputCap } from './output-cap.js';
 
@@ -207,6 +208,47 @@ export function pidsCapKind(): 'cgroup' | 'rlimit' | 'none' {
   return process.getuid?.() === 0 ? 'none' : 'rlimit';
 }
 
+/**
+ * Clears setuid/setgid bits the sandboxed process set in the workspace. bwrap maps the sandbox user onto
+ * the caller, so files it makes belong to the caller on the host; from a root caller a `chmod u+s` would
+ * leave a setuid-root program behind. Returns the workspace-relative paths fixed (the walk stops at
+ * `limit` entries; symbolic links are not followed).
+ */
+export function stripSetid(workspace: string, limit = 200_000): string[] {
+  const fixed: string[] = [];
+  let seen = 0;
+  const walk = (dir: string, rel: string) => {
+    let names: string[];
+    try {
+      names = readdirSync(dir).sort();
+    } catch {
+      return;
+    }
+    for (const name of names) {
+      if (++seen > limit) return;
+      const p = join(dir, name);
+      let st;
+      try {
+        st = lstatSync(p);
+      } catch {
+        continue;
+      }
+      if (st.isSymbolicLink()) continue;
+      if (st.mode & 0o6000) {
+        try {
+          chmodSync(p, st.mode & 0o1777);
+          fixed.push(rel ? `${rel}/${name}` : name);
+        } catch {
+          // gone meanwhile
+        }
+      }
+      if (st.isDirectory()) walk(p, rel ? `${rel}/${name}` : name);
+    }
+  };
+  walk(workspace, '');
+  return fixed;
+}
+
 /** Runs argv in the sandbox. Never throws for what the process does; throws only if bwrap is missing. */
 export async function runSandboxed(argv: readonly string[], opts: { workspace: string; limits?: SandboxLimits; stdin?: string; signal?: AbortSignal }): Promise<SandboxRun> {
   const bwrap = bwrapPath();
@@ -256,6 +298,8 @@ export async function runSandboxed(argv: readonly string[], opts: { workspace: s
   clearTimeout(timer);
   opts.signal?.removeEventListener('abort', onAbort);
   if (cg) await removeCgroup(cg);
+  const setid = stripSetid(workspace);
+  if (setid.length) violations.push(`setuid/setgid bits removed from ${setid.slice(0, 5).join(', ')}${setid.length > 5 ? ` and ${setid.length - 5} more` : ''}`);
   const stderr = err.text();
   if ((out.truncated || err.truncated) && !violations.some((v) => v.startsWith('output limit'))) {
     violations.push(`output limit: ${out.total + err.total} bytes printed, kept the first and last ${limits.maxOutputBytes / 2} bytes of each stream`);
