@@ -81,6 +81,8 @@ export interface ResearchScriptOptions {
   readonly bogusCitation?: number;
   /** The Summary agent answers with prose instead of JSON (the fallback path). */
   readonly summaryProse?: boolean;
+  /** The Master's last turn is reasoning only, with no answer text. */
+  readonly emptyAnswer?: boolean;
 }
 
 export function researchScript(opts: ResearchScriptOptions = {}): (req: ChatRequest) => ScriptedReply {
@@ -99,6 +101,7 @@ export function researchScript(opts: ResearchScriptOptions = {}): (req: ChatRequ
         });
       }
       if (tools.length === 1) return call('dispatch', { tasks: [{ role: 'verify', objective: 'Verify: the Eiffel Tower is 330 metres tall' }] });
+      if (opts.emptyAnswer) return { reasoning: ['I thought about it but wrote nothing.'] };
       const all = tools.join('\n');
       const h = numberOf(all, '/pages/eiffel-height');
       const y = numberOf(all, '/pages/eiffel-history');

@@ -17,7 +17,7 @@ after(async () => {
   await web.close();
 });
 
-async function run(opts: { bogusCitation?: number; summaryProse?: boolean; maxParallel?: number; maxSteps?: number; extraTools?: () => AgentTool[] } = {}) {
+async function run(opts: { bogusCitation?: number; summaryProse?: boolean; emptyAnswer?: boolean; maxParallel?: number; maxSteps?: number; extraTools?: () => AgentTool[] } = {}) {
   const model = await startResearchModel(opts);
   const events: ResearchEvent[] = [];
   try {
@@ -109,6 +109,16 @@ describe('research: Master, parallel Search and Verify sub-agents, Summary agent
     assert.equal(result.reports.length, 2);
     assert.equal(result.cited.length, 2);
     assert.equal(result.invalidCitations.length, 0);
+  });
+});
+
+describe('research: an empty answer', () => {
+  it('is replaced by the reports\' cited findings, saying why', async () => {
+    const { result } = await run({ emptyAnswer: true });
+    assert.equal(result.stopReason, 'final');
+    assert.match(result.text, /^The research stopped before the lead agent wrote an answer \(its answer was empty\)\. What the sub-agents found:\n- /);
+    assert.equal(result.reports.length, 3);
+    assert.ok(result.cited.length >= 2);
   });
 });
 

@@ -107,7 +107,8 @@ export async function research(question: string, o: ResearchOptions): Promise<Re
   });
   const usage = reports.reduce((u, r) => addUsage(u, r.usage), master.usage);
   const answered = master.stopReason === 'final' && master.final.trim().length > 0;
-  const raw = answered ? master.final : assembled(reports, master.error ?? master.stopReason);
+  const why = master.stopReason === 'final' ? 'its answer was empty' : (master.error ?? master.stopReason);
+  const raw = answered ? master.final : assembled(reports, why);
   const check = checkCitations(raw, ledger);
   return {
     answer: withReferences(check),
