@@ -1,6 +1,7 @@
 // The file tools stay inside the workspace: .. traversal, absolute paths elsewhere and symbolic links
 // leading out are refused for every operation; inside, reads, writes, lists, searches and edits work.
 import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +83,9 @@ describe('file tools', () => {
     assert.match((await run('read_file', { path: 'nope.txt' })).content, /no such file or directory: nope.txt/);
     assert.match((await run('read_file', { path: 'src' })).content, /is a directory/);
     assert.match((await run('read_file', { path: 'src/a.txt', start_line: 9 })).content, /past the end/);
+    execFileSync('mkfifo', [join(ws, 'pipe')]);
+    assert.match((await run('read_file', { path: 'pipe' })).content, /is not a regular file/, 'a FIFO is refused, not read forever');
+    assert.equal((await run('search_files', { pattern: 'x' })).isError, undefined, 'search skips it');
   });
 });
 

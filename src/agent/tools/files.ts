@@ -28,6 +28,8 @@ function guard(fn: (args: Record<string, unknown>, ctx: ToolContext) => ToolResu
 function readText(abs: string): string {
   const st = statSync(abs);
   if (st.isDirectory()) throw new Error(`${abs} is a directory (use list_files)`);
+  // A FIFO or device (which the sandboxed shell can make) would block or never end.
+  if (!st.isFile()) throw new Error(`${abs} is not a regular file`);
   if (st.size > MAX_READ_BYTES) throw new Error(`the file is ${st.size} bytes; files over ${MAX_READ_BYTES} bytes are not read (use search_files or shell tools)`);
   const buf = readFileSync(abs);
   if (buf.includes(0)) throw new Error('the file is binary');
