@@ -183,10 +183,10 @@ export async function* generate(
 
   const onChunk = drafter ? (start: number, end: number) => drafter.onPrefillChunk(prompt.length, start, end) : undefined;
   const pre = await session.prefill(prompt, { signal, claim, onChunk });
-  drafter?.afterPrefill();
+  const headsMs = drafter?.afterPrefill() ?? 0; // the MTP heads' share of the prompt
   session.checkClaim(claim);
   if (pre === null) return yield* done(finish('cancelled', 'cancelled'));
-  prefillMs = pre.ms;
+  prefillMs = pre.ms + headsMs;
   cachedTokens = pre.reused;
   prefillTokens = pre.evaluated;
   yield { type: 'prefill', promptTokens: prompt.length, cachedTokens, ms: prefillMs };

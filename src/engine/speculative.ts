@@ -178,7 +178,8 @@ export class Drafter {
    * (positions reused from an earlier request have none; heads then see stale entries there, which can only
    * make drafts worse, never change the output).
    */
-  afterPrefill(): void {
+  afterPrefill(): number {
+    const t0 = performance.now();
     const P = this.session.cache.length;
     let first = P;
     for (const p of this.stores[0]!.keys()) first = Math.min(first, p);
@@ -189,6 +190,15 @@ export class Drafter {
       const back = this.mode === 'chain' ? (this.heads.count - k) * W : W;
       c.length = Math.max(first, P - back - 1);
     });
+    // The heads' entries for the prompt belong to the prefill: every position whose inputs are prompt
+    // tokens (head k at t reads x_{t+k}), so the first step runs only the last few.
+    for (let k = 1; k <= this.heads.count; k++) {
+      const ahead = this.mode === 'chain' ? k : 1;
+      const last = P - 1 - ahead;
+      if (last < this.caches[k - 1]!.length || !this.stores[this.mode === 'chain' ? k - 1 : 0]!.has(last)) continue;
+      this.catchUp(k - 1, this.mode === 'chain' ? k : 1, ahead, last, P, -1, [], this.mode === 'chain' && k < this.heads.count, false);
+    }
+    return performance.now() - t0;
   }
 
   /** The token at position p: cached, the pending one at n, or a draft beyond. */
@@ -204,7 +214,7 @@ export class Drafter {
    * logits of `last` and stores the hidden rows under `level` (when kept). Skips positions whose input
    * hidden state is gone (only after a prefix reuse).
    */
-  private catchUp(k: number, level: number, ahead: number, last: number, n: number, pending: number, drafts: readonly number[], storeOut: boolean): { logits: Float32Array; hidden: Float32Array } {
+  private catchUp(k: number, level: number, ahead: number, last: number, n: number, pending: number, drafts: readonly number[], storeOut: boolean, logits = true): { logits: Float32Array; hidden: Float32Array } | null {
     const cache = this.caches[k]!;
     const src = this.stores[level - 1]!;
     const E = this.session.model.config.nEmbd;
@@ -222,11 +232,11 @@ export class Drafter {
         hidden.set(src.get(start + i)!, i * E);
       }
       const isLast = start + count > last;
-      const r = this.heads.run(k, tokens, hidden, cache, isLast);
+      const r = this.heads.run(k, tokens, hidden, cache, isLast && logits);
       if (storeOut) for (let i = 0; i < count; i++) this.stores[level]!.set(start + i, r.hidden.subarray(i * E, (i + 1) * E));
       if (isLast) out = { logits: r.logits!, hidden: r.hidden.subarray((count - 1) * E) };
     }
-    return out!;
+    return out;
   }
 
   /**
@@ -259,12 +269,12 @@ export class Drafter {
       if (this.mode === 'chain') {
         for (let k = 1; k <= N; k++) {
           // Head k at position n-1 reads x_{n-1+k}; keep its hidden rows only if a higher head reads them.
-          const r = this.catchUp(k - 1, k, k, n - 1, n, pending, drafts, k < this.heads.count);
+          const r = this.catchUp(k - 1, k, k, n - 1, n, pending, drafts, k < this.heads.count)!;
           drafts.push(choose(r.logits, k));
         }
       } else {
         const k = this.round++ % this.heads.count;
-        let r = this.catchUp(k, 1, 1, n - 1, n, pending, drafts, false);
+        let r = this.catchUp(k, 1, 1, n - 1, n, pending, drafts, false)!;
         drafts.push(choose(r.logits, 1));
         const cache = this.caches[k]!;
         for (let j = 2; j <= N; j++) {
