@@ -108,17 +108,19 @@ export async function runRecipe(o: RunOptions): Promise<RunResult> {
       mtpWeight: r.mtpWeight,
       batches: batchSchedule(packed, { nSeq: r.nSeq, accum: r.accum, seed: r.seed }),
     });
-    const identity = { recipe: r.name, steps, vocab: nVocab, examples: r.examples };
+    const identity = { recipe: r.name, vocab: nVocab, examples: r.examples, T: r.T, nSeq: r.nSeq, accum: r.accum };
     if (o.resume) {
-      const extra = loadCheckpoint(ckpt, trainer) as { identity?: typeof identity } | null;
+      const extra = loadCheckpoint(ckpt, trainer) as { identity?: typeof identity; steps?: number } | null;
       if (JSON.stringify(extra?.identity) !== JSON.stringify(identity))
-        throw new Error(`the checkpoint in ${dir} was written for ${JSON.stringify(extra?.identity)}, not ${JSON.stringify(identity)}; start afresh without --resume or pass the same --steps`);
-      phase(`resumed at step ${trainer.step} of ${steps}`);
+        throw new Error(`the checkpoint in ${dir} was written for ${JSON.stringify(extra?.identity)}, not ${JSON.stringify(identity)}; start afresh without --resume`);
+      if (trainer.step > steps) throw new Error(`the checkpoint is at step ${trainer.step}, past --steps ${steps}`);
+      // Same steps: exactly the uninterrupted run. Other steps: the schedule is stretched or cut from here on.
+      phase(`resumed at step ${trainer.step} of ${steps}${extra?.steps !== undefined && extra.steps !== steps ? ` (the run was started for ${extra.steps} steps: the schedule changes from here)` : ''}`);
     }
     const history = readHistory(logPath).filter((l) => l.step < trainer.step);
     writeFileSync(logPath, history.map((l) => JSON.stringify(l)).join('\n') + (history.length ? '\n' : ''));
     const save = () => {
-      saveCheckpoint(ckpt, trainer, { identity });
+      saveCheckpoint(ckpt, trainer, { identity, steps });
       writeFileSync(svg, curve(history, r.name));
     };
 
