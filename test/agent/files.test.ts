@@ -86,6 +86,7 @@ describe('file tools', () => {
     execFileSync('mkfifo', [join(ws, 'pipe')]);
     assert.match((await run('read_file', { path: 'pipe' })).content, /is not a regular file/, 'a FIFO is refused, not read forever');
     assert.equal((await run('search_files', { pattern: 'x' })).isError, undefined, 'search skips it');
+    assert.equal((await run('write_file', { path: 'pipe', content: 'x' })).isError, true, 'writing to it fails at once instead of waiting for a reader');
   });
 });
 

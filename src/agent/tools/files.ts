@@ -1,6 +1,6 @@
 // The file tools, confined to the workspace (workspace-path.ts): read with line ranges, write, list,
 // search (regular expression over the files), and a precise edit that replaces one unique string.
-import { closeSync, constants, mkdirSync, openSync, readdirSync, readFileSync, statSync, lstatSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, statSync, lstatSync, writeSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { AgentTool, ToolContext, ToolResult } from '../tool.js';
 import { OutsideWorkspace, shown, workspacePath } from './workspace-path.js';
@@ -38,8 +38,11 @@ function readText(abs: string): string {
 
 /** Writes without following a symbolic link at the final component (a link planted after the check). */
 function writeNoFollow(abs: string, text: string): void {
-  const fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_TRUNC | constants.O_NOFOLLOW, 0o644);
+  // O_NONBLOCK: opening a FIFO for writing would otherwise wait for a reader forever.
+  const fd = openSync(abs, constants.O_WRONLY | constants.O_CREAT | constants.O_NOFOLLOW | constants.O_NONBLOCK, 0o644);
   try {
+    if (!fstatSync(fd).isFile()) throw new Error(`${abs} is not a regular file`);
+    ftruncateSync(fd, 0);
     writeSync(fd, text);
   } finally {
     closeSync(fd);
