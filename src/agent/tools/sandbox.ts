@@ -43,7 +43,8 @@ export interface SandboxRun {
   readonly violations: string[];
 }
 
-const SYSTEM_DIRS = ['/usr', '/opt'];
+// /usr only: /opt, /srv and the like hold whatever a machine's owner put there, not what programs need.
+const SYSTEM_DIRS = ['/usr'];
 const ETC_FILES = ['/etc/ld.so.cache', '/etc/ld.so.conf', '/etc/ld.so.conf.d', '/etc/alternatives', '/etc/passwd', '/etc/group', '/etc/nsswitch.conf', '/etc/localtime', '/etc/mime.types', '/etc/python3', '/etc/python3.11', '/etc/bash.bashrc', '/etc/profile'];
 const NET_ETC_FILES = ['/etc/resolv.conf', '/etc/hosts', '/etc/host.conf', '/etc/gai.conf', '/etc/ssl', '/etc/ca-certificates'];
 const MERGED_USR_LINKS = ['/bin', '/sbin', '/lib', '/lib64', '/lib32', '/libx32'];
