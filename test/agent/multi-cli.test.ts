@@ -3,6 +3,8 @@
 // list otherwise, progress on stderr, flag errors that say what is wrong.
 import { strict as assert } from 'node:assert';
 import { spawn, spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { startResearchModel, startWeb, type Web } from './multi-fixtures.js';
@@ -42,7 +44,8 @@ describe('stepflash research', () => {
 
   it('prints a JSON result whose citations name fetched pages', async () => {
     web.log.length = 0;
-    const r = await cli(['research', 'How tall is the Eiffel Tower and when did it open?', ...common(), '--max-agents', '2', '--json']);
+    const traceDir = mkdtempSync(join(tmpdir(), 'research-trace-'));
+    const r = await cli(['research', 'How tall is the Eiffel Tower and when did it open?', ...common(), '--max-agents', '2', '--json', '--trace', join(traceDir, 'run.jsonl')]);
     assert.equal(r.status, 0, r.stderr);
     const j = JSON.parse(r.stdout) as { stopReason: string; cited: { n: number; url: string }[]; invalidCitations: number[]; reports: { id: string }[]; text: string };
     assert.equal(j.stopReason, 'final');
@@ -55,6 +58,18 @@ describe('stepflash research', () => {
     assert.deepEqual(j.reports.map((x) => x.id), ['search-1', 'search-2', 'verify-3']);
     assert.match(r.stderr, /master: dispatching 2 sub-agents/);
     assert.match(r.stderr, /\[search-1\] {3}→ fetch_url/);
+    // One trace per agent: the Master's, each sub-agent's and each summary's.
+    assert.deepEqual(readdirSync(traceDir).sort(), [
+      'run.jsonl',
+      'run.search-1.jsonl',
+      'run.search-1.summary.jsonl',
+      'run.search-2.jsonl',
+      'run.search-2.summary.jsonl',
+      'run.verify-3.jsonl',
+      'run.verify-3.summary.jsonl',
+    ]);
+    const sub = readFileSync(join(traceDir, 'run.search-1.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { type: string; name?: string });
+    assert.deepEqual(sub.filter((l) => l.type === 'tool_call').map((l) => l.name), ['web_search', 'fetch_url']);
     assert.match(r.stderr, /final: 3 sub-agents, 2 pages fetched, 2 cited; 15 model calls/);
   });
 

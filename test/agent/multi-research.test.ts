@@ -5,7 +5,7 @@
 import { strict as assert } from 'node:assert';
 import { after, before, describe, it } from 'node:test';
 import { httpJsonSearch } from '../../src/agent/tools/web.js';
-import { checkCitations, pool, research, SourceLedger, type ResearchEvent } from '../../src/agent/multi/index.js';
+import { checkCitations, pool, research, SourceLedger, traceFor, type ResearchEvent } from '../../src/agent/multi/index.js';
 import type { AgentTool } from '../../src/agent/tool.js';
 import { startResearchModel, startWeb, type Web } from './multi-fixtures.js';
 
@@ -152,6 +152,12 @@ describe('research parts', () => {
     assert.equal(c.text, 'One [1], two [1][2], three [2][?], code a[?].');
     assert.deepEqual(c.invalid, [3, 0]);
     assert.deepEqual(c.cited.map((s) => s.n), [1, 2]);
+  });
+
+  it('traceFor puts each agent\'s trace next to the Master\'s', () => {
+    assert.equal(traceFor('/t/run.jsonl', 'search-1'), '/t/run.search-1.jsonl');
+    assert.equal(traceFor('/t.d/run', 'verify-2.summary'), '/t.d/run.verify-2.summary');
+    assert.equal(traceFor('/t/.trace', 'a'), '/t/.trace.a');
   });
 
   it('pool keeps order and never runs more than the limit at once', async () => {

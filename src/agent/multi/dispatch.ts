@@ -54,10 +54,18 @@ export interface DispatchOptions {
   readonly subMaxSteps: number;
   readonly subTokenBudget?: number;
   readonly workspace?: string;
+  /** The Master's trace file; each sub-agent and summary writes its own next to it (see traceFor). */
   readonly trace?: string;
   readonly onEvent?: (e: ResearchEvent) => void;
   /** Filled with every report, in dispatch order. */
   readonly reports: SubAgentReport[];
+}
+
+/** `run.jsonl` + `search-1` → `run.search-1.jsonl`: one trace per agent, so runs in parallel do not interleave. */
+export function traceFor(trace: string, agent: string): string {
+  const dot = trace.lastIndexOf('.');
+  const slash = Math.max(trace.lastIndexOf('/'), trace.lastIndexOf('\\'));
+  return dot > slash + 1 ? `${trace.slice(0, dot)}.${agent}${trace.slice(dot)}` : `${trace}.${agent}`;
 }
 
 const ZERO: Usage = { promptTokens: 0, completionTokens: 0, totalTokens: 0, calls: 0 };
@@ -124,7 +132,7 @@ export function dispatchTool(o: DispatchOptions): AgentTool {
         ...(o.subTokenBudget ? { tokenBudget: o.subTokenBudget } : {}),
         signal,
         ...(o.workspace ? { workspace: o.workspace } : {}),
-        ...(o.trace ? { trace: o.trace } : {}),
+        ...(o.trace ? { trace: traceFor(o.trace, id) } : {}),
         onEvent: (event) => o.onEvent?.({ type: 'agent_event', id, event }),
       });
     } catch (e) {
@@ -132,7 +140,7 @@ export function dispatchTool(o: DispatchOptions): AgentTool {
     }
     const sources = o.ledger.fetchedBy(id);
     o.onEvent?.({ type: 'agent_end', id, stopReason: sub.stopReason, steps: sub.steps, sources: sources.length });
-    const { feedback, run } = await summarize(sub, { client, objective: task.objective, role: task.role, ledger: o.ledger, agent: id, signal, ...(o.trace ? { trace: o.trace } : {}) });
+    const { feedback, run } = await summarize(sub, { client, objective: task.objective, role: task.role, ledger: o.ledger, agent: id, signal, ...(o.trace ? { trace: traceFor(o.trace, `${id}.summary`) } : {}) });
     o.onEvent?.({ type: 'summary', id, findings: feedback.findings.length, by: feedback.by });
     const usage = run ? addUsage(sub.usage, run.usage) : sub.usage;
     return {
