@@ -88,14 +88,12 @@ describe('agent loop', () => {
 
   test('parallel calls run concurrently and come back in call order', async () => {
     const log: string[] = [];
-    const t0 = performance.now();
     const { result, requests } = await run([{ toolCalls: [call('slow', { ms: 300 }, 'a'), call('fast', { ms: 10 }, 'b'), call('slow', { ms: 200 }, 'c')] }, { content: 'ok' }], {
       tools: [sleeper('slow', log), sleeper('fast', log)],
     });
-    const ms = performance.now() - t0;
     assert.equal(result.stopReason, 'final');
-    assert.ok(ms < 480, `concurrent, not 510 ms in sequence (took ${ms.toFixed(0)} ms)`);
-    assert.deepEqual(log.slice(0, 3).map((l) => l.split(' ')[0]), ['start', 'start', 'start'], 'all started before any ended');
+    // Concurrent: all three started before any ended, and they ended in order of their sleeps.
+    assert.deepEqual(log, ['start slow 300', 'start fast 10', 'start slow 200', 'end fast 10', 'end slow 200', 'end slow 300']);
     const tools = requests[1]!.body.messages.filter((m: { role: string }) => m.role === 'tool');
     assert.deepEqual(tools.map((m: { tool_call_id: string }) => m.tool_call_id), ['a', 'b', 'c']);
     assert.match(tools[0].content, /slow slept 300/);
