@@ -83,60 +83,68 @@ export interface ResearchScriptOptions {
   readonly summaryProse?: boolean;
   /** The Master's last turn is reasoning only, with no answer text. */
   readonly emptyAnswer?: boolean;
+  /** Sub-agents' replies stream one piece every this many milliseconds (for cancellation). */
+  readonly subDelayMs?: number;
 }
 
 export function researchScript(opts: ResearchScriptOptions = {}): (req: ChatRequest) => ScriptedReply {
   return (req) => {
-    const msgs = req.messages as readonly Msg[];
-    const system = text(msgs[0]);
-    const tools = msgs.filter((m) => m.role === 'tool').map(text);
-    const task = text(msgs.find((m) => m.role === 'user'));
-    if (system.startsWith('You are the research lead')) {
-      if (tools.length === 0) {
-        return call('dispatch', {
-          tasks: [
-            { role: 'search', objective: 'Find the height of the Eiffel Tower in metres' },
-            { role: 'search', objective: 'Find the year the Eiffel Tower opened' },
-          ],
-        });
-      }
-      if (tools.length === 1) return call('dispatch', { tasks: [{ role: 'verify', objective: 'Verify: the Eiffel Tower is 330 metres tall' }] });
-      if (opts.emptyAnswer) return { reasoning: ['I thought about it but wrote nothing.'] };
-      const all = tools.join('\n');
-      const h = numberOf(all, '/pages/eiffel-height');
-      const y = numberOf(all, '/pages/eiffel-history');
-      const bogus = opts.bogusCitation ? ` It is also painted every seven years [${opts.bogusCitation}].` : '';
-      return say(`The Eiffel Tower is 330 metres tall [${h}], a figure the verification confirmed, and it opened in 1889 [${y}].${bogus}`);
-    }
-    if (system.startsWith('You are a search agent')) {
-      if (tools.length === 0) return call('web_search', { query: task.includes('year') ? 'Eiffel Tower year opened' : 'Eiffel Tower height metres' });
-      if (tools.length === 1) {
-        const url = /https?:\/\/\S+/.exec(tools[0]!)?.[0];
-        return call('fetch_url', { url });
-      }
-      return say(`Found it: ${tools[1]!.split('\n').slice(-1)[0]}`);
-    }
-    if (system.startsWith('You are a verification agent')) {
-      if (tools.length === 0) return call('web_search', { query: 'Eiffel Tower height metres' });
-      if (tools.length === 1) return call('fetch_url', { url: /https?:\/\/\S+/.exec(tools[0]!)?.[0] });
-      return say('Verdict: supported. The page says 330 metres.');
-    }
-    if (system.startsWith('You condense one research agent')) {
-      if (opts.summaryProse) return say('The agent found some things.');
-      const fetched = [...task.matchAll(/^- (http\S+)/gm)].map((m) => m[1]!);
-      const verify = task.includes('Role: verify');
-      return say(
-        JSON.stringify({
-          findings: [{ claim: verify ? 'The height of 330 metres is confirmed' : `Reported: ${task.split('\n')[1]!.slice(11)}`, sources: [...fetched, 'http://127.0.0.1:1/never-fetched'] }],
-          ...(verify ? { verdict: 'supported' } : {}),
-          open_questions: [],
-          dead_ends: [],
-          confidence: 'high',
-        }),
-      );
-    }
-    return say('unexpected request');
+    const reply = play(req, opts);
+    const sub = !text((req.messages as readonly Msg[])[0]).startsWith('You are the research lead');
+    return sub && opts.subDelayMs ? { ...reply, delayMs: opts.subDelayMs } : reply;
   };
+}
+
+function play(req: ChatRequest, opts: ResearchScriptOptions): ScriptedReply {
+  const msgs = req.messages as readonly Msg[];
+  const system = text(msgs[0]);
+  const tools = msgs.filter((m) => m.role === 'tool').map(text);
+  const task = text(msgs.find((m) => m.role === 'user'));
+  if (system.startsWith('You are the research lead')) {
+    if (tools.length === 0) {
+      return call('dispatch', {
+        tasks: [
+          { role: 'search', objective: 'Find the height of the Eiffel Tower in metres' },
+          { role: 'search', objective: 'Find the year the Eiffel Tower opened' },
+        ],
+      });
+    }
+    if (tools.length === 1) return call('dispatch', { tasks: [{ role: 'verify', objective: 'Verify: the Eiffel Tower is 330 metres tall' }] });
+    if (opts.emptyAnswer) return { reasoning: ['I thought about it but wrote nothing.'] };
+    const all = tools.join('\n');
+    const h = numberOf(all, '/pages/eiffel-height');
+    const y = numberOf(all, '/pages/eiffel-history');
+    const bogus = opts.bogusCitation ? ` It is also painted every seven years [${opts.bogusCitation}].` : '';
+    return say(`The Eiffel Tower is 330 metres tall [${h}], a figure the verification confirmed, and it opened in 1889 [${y}].${bogus}`);
+  }
+  if (system.startsWith('You are a search agent')) {
+    if (tools.length === 0) return call('web_search', { query: task.includes('year') ? 'Eiffel Tower year opened' : 'Eiffel Tower height metres' });
+    if (tools.length === 1) {
+      const url = /https?:\/\/\S+/.exec(tools[0]!)?.[0];
+      return call('fetch_url', { url });
+    }
+    return say(`Found it: ${tools[1]!.split('\n').slice(-1)[0]}`);
+  }
+  if (system.startsWith('You are a verification agent')) {
+    if (tools.length === 0) return call('web_search', { query: 'Eiffel Tower height metres' });
+    if (tools.length === 1) return call('fetch_url', { url: /https?:\/\/\S+/.exec(tools[0]!)?.[0] });
+    return say('Verdict: supported. The page says 330 metres.');
+  }
+  if (system.startsWith('You condense one research agent')) {
+    if (opts.summaryProse) return say('The agent found some things.');
+    const fetched = [...task.matchAll(/^- (http\S+)/gm)].map((m) => m[1]!);
+    const verify = task.includes('Role: verify');
+    return say(
+      JSON.stringify({
+        findings: [{ claim: verify ? 'The height of 330 metres is confirmed' : `Reported: ${task.split('\n')[1]!.slice(11)}`, sources: [...fetched, 'http://127.0.0.1:1/never-fetched'] }],
+        ...(verify ? { verdict: 'supported' } : {}),
+        open_questions: [],
+        dead_ends: [],
+        confidence: 'high',
+      }),
+    );
+  }
+  return say('unexpected request');
 }
 
 export async function startResearchModel(opts: ResearchScriptOptions = {}): Promise<{ server: TestServer; service: ScriptedChatService; baseURL: string }> {

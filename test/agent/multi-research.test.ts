@@ -122,6 +122,36 @@ describe('research: an empty answer', () => {
   });
 });
 
+describe('research: cancellation', () => {
+  it('cancels the Master and its running sub-agents promptly', async () => {
+    const model = await startResearchModel({ subDelayMs: 300 });
+    const ac = new AbortController();
+    const events: ResearchEvent[] = [];
+    try {
+      const started = Date.now();
+      const result = await research('How tall is the Eiffel Tower?', {
+        client: { baseURL: model.baseURL, model: 'scripted', retry: { maxRetries: 0 } },
+        search: httpJsonSearch(`${web.url}/search`, 'local'),
+        allowHosts: [web.host],
+        signal: ac.signal,
+        onEvent: (e) => {
+          events.push(e);
+          if (e.type === 'agent_start' && e.id === 'search-2') setTimeout(() => ac.abort(), 100);
+        },
+      });
+      assert.equal(result.stopReason, 'cancelled');
+      assert.ok(Date.now() - started < 5000, `${Date.now() - started} ms`);
+      // The sub-agents saw the cancellation too: each ended cancelled, none ran to its answer.
+      await new Promise((r) => setTimeout(r, 500));
+      const ends = events.filter((e) => e.type === 'agent_end') as Extract<ResearchEvent, { type: 'agent_end' }>[];
+      assert.deepEqual(ends.map((e) => e.stopReason), ['cancelled', 'cancelled']);
+      assert.ok(!events.some((e) => e.type === 'agent_start' && e.id.startsWith('verify')));
+    } finally {
+      await model.server.close();
+    }
+  });
+});
+
 describe('research: sub-agent tools', () => {
   it('offers extra tools (a python tool in the CLI) to every sub-agent, fresh per agent, and never to the Master', async () => {
     let made = 0;
