@@ -3,6 +3,7 @@
 // A cache row (one position of one layer) holds nKv heads of hd values; q8_0 needs hd % 32 == 0 so that
 // every head starts on a block.
 import { f16_bits_to_f32, f32_to_f16_bits } from './quantize';
+
 import { fma4, reduce16, vec_dot_f32 } from './ggml-order';
 import { v_expf4 } from './ops';
 
@@ -58,7 +59,21 @@ export function kv_store(src: usize, dst: usize, nRows: i32, n: i32, type: i32):
 /** Converts n values of `type` at p to f32 at out (n a multiple of 32 for q8_0, of 4 otherwise). */
 @inline function load_row(p: usize, type: i32, n: i32, out: usize): void {
   if (type == 1) {
-    for (let i = 0; i < n; i++) store<f32>(out + (<usize>i << 2), f16_bits_to_f32(<u32>load<u16>(p + (<usize>i << 1))));
+    // Four halves at a time: the exponent and mantissa bits shifted into f32 position and scaled by 2^112
+    // give every finite value exactly (subnormals included); infinities and NaNs get the f32 exponent.
+    const mag = i32x4.splat(0x7fff);
+    const scale = f32x4.splat(reinterpret<f32>(0x77800000)); // 2^112
+    const infHalf = i32x4.splat(0x7c00 - 1);
+    const infBits = i32x4.splat(0x7f800000);
+    for (let i = 0; i < n; i += 4) {
+      const h = i32x4.extend_low_i16x8_u(v128.load64_zero(p + (<usize>i << 1)));
+      const em = v128.and(h, mag);
+      const sign = i32x4.shl(v128.andnot(h, mag), 16);
+      const fin = f32x4.mul(i32x4.shl(em, 13), scale);
+      const special = v128.or(i32x4.shl(em, 13), infBits);
+      const v = v128.bitselect(special, fin, i32x4.gt_s(em, infHalf));
+      v128.store(out + (<usize>i << 2), v128.or(v, sign));
+    }
   } else if (type == 2) {
     for (let i = 0; i < n; i += 4) {
       const h = v128.load64_zero(p + (<usize>i << 1));

@@ -137,6 +137,29 @@ describe('KV cache storage formats', () => {
     }
   });
 
+  test('f16 and bf16 values read back exactly through attention: subnormals, signed zeros, overflow to infinity', () => {
+    // One visible key: the softmax weight is exactly 1, so the output is the stored value row itself.
+    const hd = 32;
+    const special = [1e-6, -3e-5, 6e-8, -6e-8, 0, -0, 65504, -65504, 70000, -70000, 1 / 3, -2.5e-3, 1e-40, 3.0e38, -1.5, 7];
+    const v = Float32Array.from({ length: hd }, (_, i) => special[i % special.length]!);
+    for (const type of ['f16', 'bf16'] as const) {
+      const row = B.alloc(hd);
+      B.view(row).set(v);
+      const kc = B.alloc(hd), vc = B.alloc(Math.ceil(kvRowBytes(type, hd) / 4));
+      B.kvWrite(vc, type, 0, hd, row, 1);
+      const q = B.alloc(hd), o = B.alloc(hd);
+      B.attentions([{ o, q, kCache: kc, vCache: vc, nt: 1, pos0: 0, cap: 1, typeK: 'f32', typeV: type }], 1, 1, hd, 0, 1);
+      const want = decode(type, bytesOf(vc, kvRowBytes(type, hd)), hd);
+      const got = B.view(o).slice();
+      for (let i = 0; i < hd; i++) assert.ok(Object.is(got[i], Math.fround(want[i]!)) || got[i] === want[i], `${type} ${v[i]}: ${got[i]} vs ${want[i]}`);
+      if (type === 'f16') {
+        assert.equal(got[8], Infinity);
+        assert.equal(got[9], -Infinity);
+        assert.equal(got[0], f16ToF32(0x0011)); // 1e-6 is an f16 subnormal
+      }
+    }
+  });
+
   test('q8_0 caches refuse head dimensions that are not whole blocks; bytes shrink as planned', () => {
     const dir = mkdtempSync(join(tmpdir(), 'stepflash-kvt-'));
     try {
