@@ -108,7 +108,11 @@ export function registerAgent(program: Command): void {
     .option('--ctx <n>', 'context size of a local engine (default: the model\'s, at most 8192)')
     .option('--no-reasoning', 'do not print the model\'s reasoning in the progress')
     .option('--json', 'print the whole result as JSON on stdout')
-    .option('-q, --quiet', 'no progress on stderr');
+    .option('-q, --quiet', 'no progress on stderr')
+    .addHelpText(
+      'after',
+      '\nExit status: 0 final answer, 1 error, 3 stopped by --max-steps or --token-budget, 130 cancelled.\nExample: stepflash agent "How many lines are in *.md here?" --base-url http://127.0.0.1:8080/v1 --tools shell,files\nDetails: docs/agent.md',
+    );
   addThreadsFlag(cmd).action(async (task: string, f: AgentFlags) => {
     const note = (s: string) => {
       if (!f.quiet) process.stderr.write(`${s}\n`);
