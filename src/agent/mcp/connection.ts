@@ -62,6 +62,7 @@ export class McpConnection {
   private readonly backoffMs: number;
   private readonly connectTimeoutMs: number;
   private readonly callTimeoutMs: number;
+  private readonly heartbeatMs: number;
 
   constructor(
     readonly spec: McpServerSpec,
@@ -73,7 +74,6 @@ export class McpConnection {
     this.callTimeoutMs = options.callTimeoutMs ?? 120_000;
     this.heartbeatMs = options.heartbeatMs ?? 5000;
   }
-  private readonly heartbeatMs: number;
 
   get name(): string {
     return this.spec.name;
