@@ -108,6 +108,30 @@ describe('stepflash agent', () => {
     }
   });
 
+  test('SIGINT cancels the run cleanly: exit 130, the result says cancelled', { timeout: 60_000 }, async () => {
+    const server = await startScriptServer([{ content: 'x'.repeat(2000), chunkDelayMs: 20 }]);
+    try {
+      const child = spawn(process.execPath, ['--import', 'tsx', main, 'agent', 'slow', '--base-url', server.baseURL, '--tools', '', '--json'], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d) => (stdout += d));
+      let sent = false;
+      child.stderr.on('data', (d) => {
+        stderr += d;
+        if (!sent && stderr.includes('step 1')) {
+          sent = true;
+          child.kill('SIGINT');
+        }
+      });
+      const [code] = (await once(child, 'exit')) as [number];
+      assert.equal(code, 130, stderr);
+      assert.match(stderr, /cancelling/);
+      assert.equal(JSON.parse(stdout).stopReason, 'cancelled');
+    } finally {
+      await server.close();
+    }
+  });
+
   test('bad flags get a clear error', async () => {
     const cases: [string[], RegExp][] = [
       [['--context', 'forget'], /--context must be one of reset, discard, summarize, got "forget"/],
