@@ -38,4 +38,28 @@ export const NANO: Recipe = {
   checkpointEvery: 50,
 };
 
-export const RECIPES: Record<string, Recipe> = { nano: NANO };
+/**
+ * A few seconds of the same pipeline at toy scale (tokenizer, corpus, model with every feature, loop,
+ * checkpoints, export), for tests and for trying the command; the model it writes knows nothing.
+ */
+export const SMOKE: Recipe = {
+  ...NANO,
+  name: 'smoke',
+  description: 'toy scale, seconds: the whole pipeline for tests (the model learns nothing useful)',
+  model: {
+    ...NANO.model,
+    name: 'stepflash-smoke',
+    nEmbd: 32, nLayer: 4, nNextn: 3, headDim: 8, nHeadFull: 2, nHeadSwa: 4, nHeadKv: 2, window: 32,
+    ffDense: 64, nExpert: 4, nExpertUsed: 2, ffExp: 16, ffShexp: 16, ctx: 1024,
+  },
+  vocabSize: 600,
+  examples: 40,
+  tokenizerExamples: 20,
+  T: 768,
+  nSeq: 1,
+  steps: 4,
+  warmup: 1,
+  checkpointEvery: 2,
+};
+
+export const RECIPES: Record<string, Recipe> = { nano: NANO, smoke: SMOKE };
