@@ -5,12 +5,14 @@ import type { DraftMode, DraftOptions, DraftStats } from '../engine/speculative.
 export interface DraftFlags {
   draft?: string;
   draftMode?: string;
+  draftPMin?: string;
 }
 
 export function addDraftFlags(cmd: Command, defaultN = '0'): Command {
   return cmd
     .option('--draft <n>', 'speculative decoding: tokens the MTP heads draft per step, 0-3 (0 = off; the output is unchanged)', defaultN)
-    .option('--draft-mode <mode>', 'chain (head k drafts token k; the default when the model has n heads) or roundrobin (one head, taken in turn, drafts all n)');
+    .option('--draft-mode <mode>', 'chain (head k drafts token k; the default when the model has n heads) or roundrobin (one head, taken in turn, drafts all n)')
+    .option('--draft-p-min <p>', 'stop drafting at a token the head gives less than this probability (0 = never)', '0');
 }
 
 export function draftFrom(f: DraftFlags): DraftOptions {
@@ -18,7 +20,9 @@ export function draftFrom(f: DraftFlags): DraftOptions {
   if (!Number.isInteger(n) || n < 0 || n > 3) throw new Error(`--draft must be an integer from 0 to 3, got ${f.draft}`);
   const mode = f.draftMode;
   if (mode !== undefined && mode !== 'chain' && mode !== 'roundrobin') throw new Error(`--draft-mode must be chain or roundrobin, got ${mode}`);
-  return mode ? { n, mode: mode as DraftMode } : { n };
+  const pMin = Number(f.draftPMin ?? '0');
+  if (!(pMin >= 0 && pMin <= 1)) throw new Error(`--draft-p-min must be a number from 0 to 1, got ${f.draftPMin}`);
+  return { n, ...(mode ? { mode: mode as DraftMode } : {}), ...(pMin > 0 ? { pMin } : {}) };
 }
 
 /** The stats in snake_case, as `run --json` and `bench --json` print them. */

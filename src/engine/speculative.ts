@@ -41,6 +41,11 @@ export interface DraftOptions {
   readonly n: number;
   /** Default: chain when the model has at least n heads, else roundrobin. */
   readonly mode?: DraftMode;
+  /**
+   * Stop drafting at a token the head gives less than this probability (0, the default: never). Saves the
+   * verification of drafts that would likely be rejected; the output is unchanged either way.
+   */
+  readonly pMin?: number;
 }
 
 export interface DraftStats {
@@ -110,6 +115,7 @@ export class Drafter {
   private readonly stores: Map<number, Float32Array>[];
   private n = 0;
   private mode: DraftMode = 'chain';
+  private pMin = 0;
   private round = 0;
   private rng = new Rng(1);
   private scratch: Float64Array | null = null;
@@ -153,6 +159,8 @@ export class Drafter {
     if (r.n + 1 > this.session.model.maxBatch) throw new RangeError(`drafting ${r.n} tokens verifies ${r.n + 1} per pass, more than the model's batch size ${this.session.model.maxBatch}`);
     this.n = r.n;
     this.mode = r.mode;
+    this.pMin = opts.pMin ?? 0;
+    if (!(this.pMin >= 0 && this.pMin <= 1)) throw new RangeError(`draft p-min must be in [0, 1], got ${opts.pMin}`);
     this.round = 0;
     // A stream of its own: sharing the sampler's would tie the drafts to the token drawn just before them.
     this.rng = new Rng(new Rng(seed ^ 0x5bd1e995).nextU32() * 2 + 1);
@@ -255,50 +263,68 @@ export class Drafter {
     // Draft.
     const drafts: number[] = [];
     const qs: SparseDist[] = [];
-    const choose = (head: Float32Array, depth: number) => {
+    /** The draft at `depth` from a head's logits, or -1 when the head is less sure of it than pMin. */
+    const choose = (head: Float32Array, depth: number): number => {
       const logits = this.draftLogits(depth, head, () => [...session.tokens, pending, ...drafts]);
       if (exact) {
         // d ~ q, with q the sampler's whole pipeline on the head's logits.
         const q = (sampler as Sampler).distribution(logits);
-        qs.push(q);
-        return drawFrom(q, this.rng.next());
+        const d = drawFrom(q, this.rng.next());
+        if (this.pMin <= 0) {
+          qs.push(q);
+          return d;
+        }
+        if (q.probs[q.ids.indexOf(d)]! < this.pMin) return -1;
+        // A kept draft is distributed as q restricted to the tokens at or above pMin: that is the q the
+        // acceptance rule must use (with the full q the output would be biased).
+        qs.push(restrict(q, this.pMin));
+        return d;
       }
-      return argmax(sampler instanceof Sampler ? sampler.process(logits) : logits);
+      const row = sampler instanceof Sampler ? sampler.process(logits) : logits;
+      const d = argmax(row);
+      if (this.pMin > 0 && softmaxAt(row, d) < this.pMin) return -1;
+      return d;
     };
     if (N > 0) {
       if (this.mode === 'chain') {
         for (let k = 1; k <= N; k++) {
           // Head k at position n-1 reads x_{n-1+k}; keep its hidden rows only if a higher head reads them.
           const r = this.catchUp(k - 1, k, k, n - 1, n, pending, drafts, k < this.heads.count)!;
-          drafts.push(choose(r.logits, k));
+          const d = choose(r.logits, k);
+          if (d < 0) break;
+          drafts.push(d);
         }
       } else {
         const k = this.round++ % this.heads.count;
         let r = this.catchUp(k, 1, 1, n - 1, n, pending, drafts, false)!;
-        drafts.push(choose(r.logits, 1));
         const cache = this.caches[k]!;
-        for (let j = 2; j <= N; j++) {
-          // The head's own output stands in for the trunk's hidden state one position further on.
-          const res = this.heads.run(k, [drafts[j - 2]!], r.hidden.slice(), cache, true);
-          r = { logits: res.logits!, hidden: res.hidden };
-          drafts.push(choose(r.logits, j));
+        for (let j = 1; j <= N; j++) {
+          if (j > 1) {
+            // The head's own output stands in for the trunk's hidden state one position further on.
+            const res = this.heads.run(k, [drafts[j - 2]!], r.hidden.slice(), cache, true);
+            r = { logits: res.logits!, hidden: res.hidden };
+          }
+          const d = choose(r.logits, j);
+          if (d < 0) break;
+          drafts.push(d);
         }
       }
     }
+    const D = drafts.length;
     const t1 = performance.now();
 
     // Verify in one pass.
     const rows = session.decodeMany([pending, ...drafts]);
-    const hidden = session.model.hiddenRows(0, N + 1);
+    const hidden = session.model.hiddenRows(0, D + 1);
     const tokens: number[] = [];
     const logits: Float32Array[] = [];
     let accepted = 0;
-    for (let i = 0; i <= N; i++) {
+    for (let i = 0; i <= D; i++) {
       const row = rows.subarray(i * V, (i + 1) * V);
       logits.push(row);
       let tok: number;
       let keep = false;
-      if (i < N && exact) {
+      if (i < D && exact) {
         const p = (sampler as Sampler).distribution(row);
         const v = acceptOrResample(p, qs[i]!, drafts[i]!, this.rng.next(), this.rng.next(), (this.scratch ??= new Float64Array(V)));
         tok = v.token;
@@ -307,7 +333,7 @@ export class Drafter {
         tok = drawFrom((sampler as Sampler).distribution(row), this.rng.next());
       } else {
         tok = sampler.sample(row);
-        keep = i < N && tok === drafts[i];
+        keep = i < D && tok === drafts[i];
       }
       sampler.accept(tok);
       tokens.push(tok);
@@ -335,13 +361,13 @@ export class Drafter {
     const t2 = performance.now();
 
     this.steps++;
-    for (let j = 0; j < N; j++) {
+    for (let j = 0; j < D; j++) {
       this.draftedByDepth[j]!++;
       if (j < accepted) this.acceptedByDepth[j]!++;
     }
     this.draftMs += t1 - t0;
     this.verifyMs += t2 - t1;
-    return { tokens, logits, drafted: N, accepted };
+    return { tokens, logits, drafted: D, accepted };
   }
 
   /**
@@ -385,4 +411,29 @@ export class Drafter {
       verifyMs: this.verifyMs,
     };
   }
+}
+
+/** softmax(row)[i], in float64. */
+function softmaxAt(row: Float32Array, i: number): number {
+  let max = -Infinity;
+  for (let j = 0; j < row.length; j++) if (row[j]! > max) max = row[j]!;
+  let z = 0;
+  for (let j = 0; j < row.length; j++) z += Math.exp(row[j]! - max);
+  return Math.exp(row[i]! - max) / z;
+}
+
+/** q restricted to the tokens with probability >= pMin, renormalised. */
+function restrict(q: SparseDist, pMin: number): SparseDist {
+  const ids: number[] = [];
+  const probs: number[] = [];
+  let z = 0;
+  q.ids.forEach((id, i) => {
+    const p = q.probs[i]!;
+    if (p >= pMin) {
+      ids.push(id);
+      probs.push(p);
+      z += p;
+    }
+  });
+  return { ids: Int32Array.from(ids), probs: Float64Array.from(probs, (p) => p / z) };
 }

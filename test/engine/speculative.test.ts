@@ -66,6 +66,10 @@ test('greedy output with drafting equals greedy output without, chain and roundr
       assert.equal(s.draftedByDepth.length, d);
       assert.ok(s.acceptedByDepth.every((a, j) => a <= s.draftedByDepth[j]!));
     }
+    // Stopping at unsure drafts drafts fewer tokens and changes nothing either.
+    const r = await gen(mtp3, tok3, prompt, n, { sampling: greedy, draft: { n: 3, mode, pMin: 0.5 } });
+    assert.deepEqual(r.tokens, want, `p-min ${mode}`);
+    assert.ok(r.draft!.drafted < 3 * r.draft!.steps);
   }
 });
 
