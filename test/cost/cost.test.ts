@@ -133,5 +133,6 @@ describe('README decoding-cost table', () => {
     assert.equal(bad.status, 1);
     assert.match(bad.stderr, /unknown accelerator/);
     assert.match(run(['--ctx', 'abc']).stderr, /positive whole numbers/);
+    assert.match(run(['--help']).stdout, /Usage: stepflash cost/);
   });
 });

@@ -116,6 +116,7 @@ export function registerKvPlan(program: Command): void {
         `  ${'total'.padEnd(9)} ${formatBytes(plan.bytes)} (${plan.bytes} B)`,
       ];
       if (plan.mtp.layers) lines.push(row('MTP', plan.mtp), `  ${'with MTP'.padEnd(9)} ${formatBytes(plan.bytesWithMtp)} (${plan.bytesWithMtp} B)`);
+      lines.push(`prefix-reuse checkpoint (a copy of the sliding rings; the server keeps up to 4 per sequence): ${formatBytes(plan.sliding.bytes)} each`);
       lines.push(
         `weights (${weights.type}): ${formatBytes(weights.trunk)} trunk${weights.mtp ? ` + ${formatBytes(weights.mtp)} MTP` : ''} (${weights.total} B)`,
         `weights + KV of one sequence: ${formatBytes(weights.trunk + plan.bytes)}`,
@@ -126,5 +127,5 @@ export function registerKvPlan(program: Command): void {
 
 function planJson(p: KvPlan) {
   const g = (x: KvGroupPlan) => ({ layers: x.layers, positions: x.positions, bytes_per_layer: x.bytesPerLayer, bytes: x.bytes });
-  return { ctx: p.ctx, cache_type_k: p.typeK, cache_type_v: p.typeV, full: g(p.full), sliding: g(p.sliding), mtp: g(p.mtp), kv_bytes: p.bytes, kv_bytes_with_mtp: p.bytesWithMtp };
+  return { ctx: p.ctx, cache_type_k: p.typeK, cache_type_v: p.typeV, full: g(p.full), sliding: g(p.sliding), mtp: g(p.mtp), kv_bytes: p.bytes, kv_bytes_with_mtp: p.bytesWithMtp, checkpoint_bytes: p.sliding.bytes };
 }
