@@ -6,6 +6,7 @@ import { complete, type GenerateResult } from '../engine/generate.js';
 import { Session } from '../engine/session.js';
 import type { DraftOptions, DraftStats } from '../engine/speculative.js';
 import type { GGUFFile } from '../gguf/reader.js';
+import { MtpHeads } from '../model/mtp.js';
 import type { Step35Model } from '../model/step35.js';
 import { Tokenizer } from '../tokenizer/index.js';
 import { generateTasks, renderPrompt } from '../train/data/corpus.js';
@@ -28,7 +29,53 @@ export interface DraftBench {
   readonly speedup: number;
   readonly identical: boolean;
   readonly stats: DraftStats;
+  readonly costs: PassCosts;
   readonly json: Record<string, unknown>;
+}
+
+/** What a step costs, in units of a one-token trunk pass: the cost model's inputs. */
+export interface PassCosts {
+  readonly oneTokenMs: number;
+  /** Trunk pass over n + 1 tokens / one-token pass. */
+  readonly verifyRatio: number;
+  /** One head pass / one-token trunk pass. */
+  readonly headRatio: number;
+  /** The speedup if every draft were accepted: (n + 1) / (verifyRatio + n * headRatio). */
+  readonly ceiling: number;
+}
+
+/** Times one-token and (n + 1)-token trunk passes and a head pass at the end of `session`'s context. */
+function passCosts(session: Session, n: number): PassCosts {
+  const model = session.model;
+  const heads = new MtpHeads(model, model.maxBatch);
+  const cache = heads.newCache(0, session.contextSize);
+  cache.length = Math.max(0, session.cache.length - 1);
+  const hidden = new Float32Array(model.config.nEmbd).fill(0.1);
+  const tokens = session.tokens.slice(-(n + 1));
+  const time = (f: () => void) => {
+    const runs: number[] = [];
+    for (let r = 0; r < 5; r++) {
+      const t0 = performance.now();
+      for (let i = 0; i < 10; i++) f();
+      runs.push((performance.now() - t0) / 10);
+    }
+    return median(runs);
+  };
+  const L = session.cache.length - tokens.length; // rewrite the last positions, then restore them
+  const one = time(() => {
+    session.rollback(L);
+    session.decodeMany(tokens.slice(0, 1));
+  });
+  const many = time(() => {
+    session.rollback(L);
+    session.decodeMany(tokens);
+  });
+  const head = time(() => {
+    heads.run(0, [tokens[0]!], hidden, cache, true);
+    cache.length--;
+  });
+  const verifyRatio = many / one, headRatio = head / one;
+  return { oneTokenMs: one, verifyRatio, headRatio, ceiling: (n + 1) / (verifyRatio + n * headRatio) };
 }
 
 function median(xs: number[]): number {
@@ -102,6 +149,7 @@ export async function benchDraft(model: Step35Model, file: GGUFFile, o: DraftBen
     stats = mergeStats(b.stats);
   }
   bar?.done();
+  const costs = passCosts(session, o.draft.n);
   const baselineTokensPerSecond = median(base), draftTokensPerSecond = median(spec);
   const speedup = baselineTokensPerSecond > 0 ? draftTokensPerSecond / baselineTokensPerSecond : 0;
   return {
@@ -111,6 +159,7 @@ export async function benchDraft(model: Step35Model, file: GGUFFile, o: DraftBen
     speedup,
     identical,
     stats: stats!,
+    costs,
     json: {
       prompts: prompts.length,
       tokens,
@@ -121,6 +170,10 @@ export async function benchDraft(model: Step35Model, file: GGUFFile, o: DraftBen
       baseline_runs: base,
       draft_runs: spec,
       ...draftStatsJson(stats!),
+      one_token_pass_ms: costs.oneTokenMs,
+      verify_pass_ratio: costs.verifyRatio,
+      head_pass_ratio: costs.headRatio,
+      speedup_ceiling: costs.ceiling,
     },
   };
 }
@@ -132,5 +185,7 @@ export function draftBenchLines(d: DraftBench): string[] {
       `draft ${s.n} (${s.mode}) ${d.draftTokensPerSecond.toFixed(1)} tokens/s: ${d.speedup.toFixed(2)}x${d.identical ? ', identical output' : ', OUTPUT DIFFERS (a bug)'}`,
     `  ${s.meanAccepted.toFixed(2)} drafts accepted per step (${s.meanTokensPerStep.toFixed(2)} tokens per step); acceptance ${(s.acceptanceRate * 100).toFixed(1)}%, by depth ` +
       s.acceptanceByDepth.map((a, i) => `${i + 1}: ${(a * 100).toFixed(0)}%`).join(', '),
+    `  a trunk pass over ${s.n + 1} tokens costs ${d.costs.verifyRatio.toFixed(2)}x a one-token pass (${d.costs.oneTokenMs.toFixed(3)} ms), a head pass ${d.costs.headRatio.toFixed(2)}x: ` +
+      `with every draft accepted the speedup would be ${d.costs.ceiling.toFixed(2)}x`,
   ];
 }
