@@ -96,74 +96,99 @@ export function kv_store(src: usize, dst: usize, nRows: i32, n: i32, type: i32):
 
 /**
  * attention() of kernels/ops.ts over caches of any type: the same visibility rules, score order, softmax
- * and 16-lane value sums; each key and value head row is converted to f32 before it is used, so an f32
- * cache gives exactly what attention() gives. Scratch needs (keys + 32) + 64 + 18*hd floats.
+ * and 16-lane value sums per query head, so an f32 cache gives exactly what attention() gives. Each task
+ * row is (token, KV head, subgroup of gs query heads sharing that KV head): every key and value row is
+ * converted to f32 once and used by the gs heads, instead of once per head. types = typeK | typeV << 4.
+ * Scratch needs 64 + 2*hd + gs*(keys + 32 + 16*hd + 2) floats, keys = the most keys one query sees.
  */
-export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, first: i32, typeK: i32, typeV: i32, r0: i32, r1: i32, scratch: usize): void {
+export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, first: i32, types: i32, gs: i32, r0: i32, r1: i32, scratch: usize): void {
+  const typeK = types & 15;
+  const typeV = types >> 4;
   const group = nHead / nKv;
+  const subs = group / gs;
   const kRow = rowBytes(typeK, nKv * hd);
   const vRow = rowBytes(typeV, nKv * hd);
   const kHead = rowBytes(typeK, hd);
   const vHead = rowBytes(typeV, hd);
+  const lanes = scratch; // 64 floats: vec_dot_f32 keeps 4x16 lanes
+  const kbuf = lanes + 256;
+  const vbuf = kbuf + (<usize>hd << 2);
+  const stats = vbuf + (<usize>hd << 2); // per head: max, then 1/sum
+  const perHead = stats + (<usize>(gs << 1) << 2);
   for (let row = r0; row < r1; row++) {
-    const t = row / nHead;
-    const h = row % nHead;
+    const t = row / (nKv * subs);
+    const kvh = (row / subs) % nKv;
+    const h0 = kvh * group + (row % subs) * gs;
     const P = pos0 + t;
     const start = max(window > 0 && P - window + 1 > 0 ? P - window + 1 : 0, first);
     const base = start & ~15;
     const nChunks = (P >> 4) - (base >> 4) + 1;
-    const scores = scratch;
-    const lanes = scores + (<usize>(nChunks << 4) << 2);
-    const acc = lanes + 256;
-    const kbuf = acc + (<usize>(hd << 4) << 2);
-    const vbuf = kbuf + (<usize>hd << 2);
-    const kvh = h / group;
-    const qh = q + ((<usize>(t * nHead + h) * hd) << 2);
-    let mx: f32 = -Infinity;
+    // Head g's scores at perHead + g*headBytes, its 16 accumulator rows right after them.
+    const scoreBytes = <usize>(nChunks << 4) << 2;
+    const headBytes = scoreBytes + (<usize>(hd << 4) << 2);
+    for (let g = 0; g < gs; g++) store<f32>(stats + (<usize>g << 2), -Infinity);
     for (let j = base; j < (nChunks << 4) + base; j++) {
-      let s: f32 = -Infinity;
-      if (j >= start && j <= P) {
-        let kp = kc + <usize>(j % cap) * kRow + <usize>kvh * kHead;
+      const visible = j >= start && j <= P;
+      let kp: usize = 0;
+      if (visible) {
+        kp = kc + <usize>(j % cap) * kRow + <usize>kvh * kHead;
         if (typeK != 0) {
           load_row(kp, typeK, hd, kbuf);
           kp = kbuf;
         }
-        s = vec_dot_f32(kp, qh, hd, lanes) * scale;
-        if (s > mx) mx = s;
       }
-      store<f32>(scores + (<usize>(j - base) << 2), s);
-    }
-    let sum: f64 = 0;
-    for (let m = 0; m < nChunks; m++) {
-      const cp = scores + (<usize>(m << 4) << 2);
-      const mv = f32x4.splat(mx);
-      for (let l = 0; l < 16; l += 4) {
-        const p = cp + (<usize>l << 2);
-        v128.store(p, v_expf4(f32x4.sub(v128.load(p), mv)));
+      for (let g = 0; g < gs; g++) {
+        let s: f32 = -Infinity;
+        if (visible) {
+          const qh = q + ((<usize>(t * nHead + h0 + g) * hd) << 2);
+          s = vec_dot_f32(kp, qh, hd, lanes) * scale;
+          const mp = stats + (<usize>g << 2);
+          if (s > load<f32>(mp)) store<f32>(mp, s);
+        }
+        store<f32>(perHead + <usize>g * headBytes + (<usize>(j - base) << 2), s);
       }
-      sum += <f64>reduce16(cp);
     }
-    const inv = <f32>(1.0 / sum);
-    for (let i = 0; i < hd << 4; i += 4) v128.store(acc + (<usize>i << 2), f32x4.splat(0));
+    for (let g = 0; g < gs; g++) {
+      const scores = perHead + <usize>g * headBytes;
+      const mv = f32x4.splat(load<f32>(stats + (<usize>g << 2)));
+      let sum: f64 = 0;
+      for (let m = 0; m < nChunks; m++) {
+        const cp = scores + (<usize>(m << 4) << 2);
+        for (let l = 0; l < 16; l += 4) {
+          const p = cp + (<usize>l << 2);
+          v128.store(p, v_expf4(f32x4.sub(v128.load(p), mv)));
+        }
+        sum += <f64>reduce16(cp);
+      }
+      store<f32>(stats + (<usize>(gs + g) << 2), <f32>(1.0 / sum));
+      const acc = scores + scoreBytes;
+      for (let i = 0; i < hd << 4; i += 4) v128.store(acc + (<usize>i << 2), f32x4.splat(0));
+    }
     for (let j = start; j <= P; j++) {
-      const pj: f32 = load<f32>(scores + (<usize>(j - base) << 2)) * inv;
       let vp = vc + <usize>(j % cap) * vRow + <usize>kvh * vHead;
       if (typeV != 0) {
         load_row(vp, typeV, hd, vbuf);
         vp = vbuf;
       }
-      const ar = acc + ((<usize>(j & 15) * hd) << 2);
-      const pv = f32x4.splat(pj);
-      for (let d = 0; d < hd; d += 4) {
-        const ap = ar + (<usize>d << 2);
-        v128.store(ap, fma4(v128.load(vp + (<usize>d << 2)), pv, v128.load(ap)));
+      for (let g = 0; g < gs; g++) {
+        const scores = perHead + <usize>g * headBytes;
+        const pj: f32 = load<f32>(scores + (<usize>(j - base) << 2)) * load<f32>(stats + (<usize>(gs + g) << 2));
+        const ar = scores + scoreBytes + ((<usize>(j & 15) * hd) << 2);
+        const pv = f32x4.splat(pj);
+        for (let d = 0; d < hd; d += 4) {
+          const ap = ar + (<usize>d << 2);
+          v128.store(ap, fma4(v128.load(vp + (<usize>d << 2)), pv, v128.load(ap)));
+        }
       }
     }
-    const oh = o + ((<usize>(t * nHead + h) * hd) << 2);
     const rb = <usize>hd << 2;
-    for (let d = 0; d < hd; d++) {
-      for (let l = 0; l < 16; l++) store<f32>(lanes + (<usize>l << 2), load<f32>(acc + <usize>l * rb + (<usize>d << 2)));
-      store<f32>(oh + (<usize>d << 2), reduce16(lanes));
+    for (let g = 0; g < gs; g++) {
+      const acc = perHead + <usize>g * headBytes + scoreBytes;
+      const oh = o + ((<usize>(t * nHead + h0 + g) * hd) << 2);
+      for (let d = 0; d < hd; d++) {
+        for (let l = 0; l < 16; l++) store<f32>(lanes + (<usize>l << 2), load<f32>(acc + <usize>l * rb + (<usize>d << 2)));
+        store<f32>(oh + (<usize>d << 2), reduce16(lanes));
+      }
     }
   }
 }

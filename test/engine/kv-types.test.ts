@@ -138,6 +138,45 @@ describe('KV cache storage formats', () => {
     }
   });
 
+  test('values exact in bf16/f16 give bit-identical attention to the f32 kernel, for any head grouping and thread count', async () => {
+    // attention_kv converts each cache row once for a subgroup of the query heads sharing it; the
+    // subgroup size depends on the thread count. None of that may change a bit of the result.
+    const toBf16 = (x: number) => {
+      const u = new Uint32Array(new Float32Array([x]).buffer);
+      u[0] = u[0]! & 0xffff0000;
+      return new Float32Array(u.buffer)[0]!;
+    };
+    for (const threads of [1, 3, 8]) {
+      const b = new CpuBackend({ threads });
+      try {
+        for (const [hd, nKv, nHead, nt, pos0, window] of [[32, 2, 6, 1, 15, 0], [64, 2, 6, 5, 30, 10], [128, 2, 24, 1, 40, 16], [128, 1, 8, 3, 7, 0]] as const) {
+          const cap = 24, kRow = nKv * hd;
+          const outs: Float32Array[] = [];
+          for (const type of ['f32', 'bf16', 'f16'] as const) {
+            const kc = b.alloc(Math.ceil((cap * kvRowBytes(type, kRow)) / 4)), vc = b.alloc(Math.ceil((cap * kvRowBytes(type, kRow)) / 4));
+            const row = b.alloc(kRow);
+            for (let p = Math.max(0, pos0 + nt - cap); p < pos0 + nt; p++) {
+              // bf16 values with few mantissa bits are exact in f16 too.
+              b.view(row).set(Float32Array.from({ length: kRow }, (_, i) => toBf16(Math.round(Math.sin(p * 7 + i) * 64) / 64)));
+              b.kvWrite(kc, type, p % cap, kRow, row, 1);
+              b.view(row).set(Float32Array.from({ length: kRow }, (_, i) => toBf16(Math.round(Math.cos(p * 3 + i) * 64) / 64)));
+              b.kvWrite(vc, type, p % cap, kRow, row, 1);
+            }
+            const q = b.alloc(nt * nHead * hd);
+            b.view(q).set(Float32Array.from({ length: nt * nHead * hd }, (_, i) => Math.sin(i * 0.37)));
+            const o = b.alloc(nt * nHead * hd);
+            b.attentions([{ o, q, kCache: kc, vCache: vc, nt, pos0, cap, typeK: type, typeV: type }], nHead, nKv, hd, window, 1 / Math.sqrt(hd));
+            outs.push(b.view(o).slice());
+          }
+          assert.deepEqual(outs[1], outs[0], `bf16, threads ${threads}, hd ${hd}, ${nHead}/${nKv} heads`);
+          assert.deepEqual(outs[2], outs[0], `f16, threads ${threads}, hd ${hd}, ${nHead}/${nKv} heads`);
+        }
+      } finally {
+        await b.close();
+      }
+    }
+  });
+
   test('f16 and bf16 values read back exactly through attention: subnormals, signed zeros, overflow to infinity', () => {
     // One visible key: the softmax weight is exactly 1, so the output is the stored value row itself.
     const hd = 32;

@@ -267,11 +267,21 @@ export class CpuBackend implements Backend {
     if (jobs.some((j) => (j.typeK ?? 'f32') !== 'f32' || (j.typeV ?? 'f32') !== 'f32')) {
       if ((jobs.some((j) => j.typeK === 'q8_0' || j.typeV === 'q8_0')) && headDim % 32 !== 0)
         throw new RangeError(`q8_0 caches need a head dimension that is a multiple of 32, not ${headDim}`);
+      // Query heads sharing a KV head go together so each cache row is converted once for all of them, in
+      // subgroups small enough that every thread still gets rows.
+      const group = nHead / nKv;
+      const tokens = jobs.reduce((a, j) => a + j.nt, 0);
+      let gs = group;
+      while (gs > 1 && tokens * nKv * (group / gs) < this.threads) {
+        do gs--;
+        while (group % gs !== 0);
+      }
+      this.ensureScratch((64 + 2 * headDim + gs * (maxKeys + 32 + 16 * headDim + 2)) * 4);
       this.getPool().run(jobs.map((j) => ({
         kernel: 'attention_kv' as const,
         args: [j.q.ptr, j.kCache.ptr, j.vCache.ptr, j.o.ptr, j.nt, j.pos0, nHead, nKv, headDim, j.cap, window, Math.fround(scale), j.first ?? 0,
-          KV_TYPE_CODE[j.typeK ?? 'f32'], KV_TYPE_CODE[j.typeV ?? 'f32'], 0, 0, 0],
-        rows: j.nt * nHead,
+          KV_TYPE_CODE[j.typeK ?? 'f32'] | (KV_TYPE_CODE[j.typeV ?? 'f32'] << 4), gs, 0, 0, 0],
+        rows: j.nt * nKv * (group / gs),
         r0Arg: 15,
         scratchArg: 17,
       })));
