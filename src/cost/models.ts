@@ -7,12 +7,19 @@
 export type AttentionGroup =
   | { readonly kind: 'gqa'; readonly layers: number; readonly nQ: number; readonly nKv: number; readonly dK: number; readonly dV: number;
       /** Sliding window in positions (keys stored and read per sequence at most this many). */
-      readonly window?: number; readonly headGate?: boolean }
+      readonly window?: number; readonly headGate?: boolean;
+      /** KV bytes per element for this group, overriding the model-wide precision (hybrids keep BF16 here). */
+      readonly kvBytes?: number }
   | { readonly kind: 'mla'; readonly layers: number; readonly nHeads: number; readonly qLora: number | null; readonly kvLora: number;
       readonly rope: number; readonly dNope: number; readonly dV: number;
       /** DeepSeek Sparse Attention: a lightning indexer over all tokens selects `topK` for MLA. */
       readonly dsa?: { readonly heads: number; readonly dim: number; readonly topK: number } }
-  | { readonly kind: 'mfa'; readonly layers: number; readonly nQ: number; readonly dHead: number; readonly qLora: number };
+  | { readonly kind: 'mfa'; readonly layers: number; readonly nQ: number; readonly dHead: number; readonly qLora: number }
+  /**
+   * Linear ("lightning") attention with a heads × d × d state per sequence, kept in FP32 and read and
+   * written once per token; q, k, v, output and an output gate projection.
+   */
+  | { readonly kind: 'linear'; readonly layers: number; readonly heads: number; readonly dHead: number };
 
 export interface FfnConfig {
   readonly denseLayers: number;
@@ -144,7 +151,70 @@ export const QWEN3_235B: CostModelConfig = {
   publishedActive: 22 * B,
 };
 
-export const COST_MODELS: readonly CostModelConfig[] = [STEP35_FLASH, DEEPSEEK_V32, KIMI_K2, GLM_47, MINIMAX_M21, MIMO_V2_FLASH, DEEPSEEK_V3, STEP3, QWEN3_235B];
+export const QWEN3_32B: CostModelConfig = {
+  name: 'Qwen3 32B',
+  hidden: 5120,
+  vocab: 151936,
+  attention: [{ kind: 'gqa', layers: 64, nQ: 64, nKv: 8, dK: 128, dV: 128 }],
+  ffn: { denseLayers: 64, denseFf: 25600, moeLayers: 0, experts: 0, shared: 0, topK: 0, expertFf: 0 },
+  publishedTotal: 32.8 * B,
+  publishedActive: 32.8 * B,
+};
+
+/** Llama 4 Maverick: 3 of 4 layers chunked attention (8192-token chunks, FP8 KV), 1 of 4 global (BF16 KV). */
+export const LLAMA4_MAVERICK: CostModelConfig = {
+  name: 'Llama 4 Maverick',
+  hidden: 5120,
+  vocab: 202048,
+  attention: [
+    { kind: 'gqa', layers: 36, nQ: 40, nKv: 8, dK: 128, dV: 128, window: 8192 },
+    { kind: 'gqa', layers: 12, nQ: 40, nKv: 8, dK: 128, dV: 128, kvBytes: 2 },
+  ],
+  ffn: { denseLayers: 24, denseFf: 16384, moeLayers: 24, experts: 128, shared: 1, topK: 1, expertFf: 8192 },
+  publishedTotal: 400 * B,
+  publishedActive: 17 * B,
+};
+
+/** MiniMax M1: 70 lightning-attention layers (FP32 state) and 10 GQA layers (BF16 KV). */
+export const MINIMAX_M1: CostModelConfig = {
+  name: 'MiniMax M1',
+  hidden: 6144,
+  vocab: 200064,
+  attention: [
+    { kind: 'linear', layers: 70, heads: 64, dHead: 128 },
+    { kind: 'gqa', layers: 10, nQ: 64, nKv: 8, dK: 128, dV: 128, kvBytes: 2 },
+  ],
+  ffn: { denseLayers: 0, denseFf: 0, moeLayers: 80, experts: 32, shared: 0, topK: 2, expertFf: 9216 },
+  publishedTotal: 456 * B,
+  publishedActive: 45.9 * B,
+};
+
+export const ERNIE45: CostModelConfig = {
+  name: 'ERNIE 4.5',
+  hidden: 8192,
+  vocab: 103424,
+  attention: [{ kind: 'gqa', layers: 54, nQ: 64, nKv: 8, dK: 128, dV: 128 }],
+  ffn: { denseLayers: 3, denseFf: 28672, moeLayers: 51, experts: 64, shared: 0, topK: 8, expertFf: 3584 },
+  publishedTotal: 300 * B,
+  publishedActive: 47 * B,
+};
+
+/** Pangu Pro MoE: 64 routed experts in 8 groups (one per group) plus 4 shared experts. */
+export const PANGU_PRO_MOE: CostModelConfig = {
+  name: 'Pangu Pro MoE',
+  hidden: 5120,
+  vocab: 153376,
+  attention: [{ kind: 'gqa', layers: 48, nQ: 40, nKv: 8, dK: 128, dV: 128 }],
+  ffn: { denseLayers: 0, denseFf: 0, moeLayers: 48, experts: 64, shared: 4, topK: 8, expertFf: 1344 },
+  publishedTotal: 72 * B,
+  publishedActive: 16.5 * B,
+};
+
+/** The models of the Step-3 paper's Tables 2, 3 and 6, in its order. */
+export const STEP3_PAPER_MODELS: readonly CostModelConfig[] = [DEEPSEEK_V3, KIMI_K2, QWEN3_235B, QWEN3_32B, LLAMA4_MAVERICK, MINIMAX_M1, ERNIE45, PANGU_PRO_MOE, STEP3];
+
+export const COST_MODELS: readonly CostModelConfig[] = [STEP35_FLASH, DEEPSEEK_V32, KIMI_K2, GLM_47, MINIMAX_M21, MIMO_V2_FLASH, DEEPSEEK_V3, STEP3, QWEN3_235B,
+  QWEN3_32B, LLAMA4_MAVERICK, MINIMAX_M1, ERNIE45, PANGU_PRO_MOE];
 
 /** The README row "Est. decoding cost @ 128K context, Hopper GPU" with its stated settings. */
 export const README_TABLE: readonly ReadmeRow[] = [

@@ -4,6 +4,10 @@
 //   MLA: KV (kv_lora + rope) = 576 elements; FLOPs 4·n_heads·576·positions (the paper's count, which gives
 //        DeepSeek-V3 an arithmetic intensity of 512 at one byte per element).
 //   MFA: one shared KV head of d_head for K and for V; FLOPs 2·n_q·2·d_head·positions.
+//   Linear attention (MiniMax M1's lightning attention): a heads × d × d FP32 state read and written
+//   once per token, whatever the context; 10·heads·d² FLOPs per layer. The paper states no formula for
+//   these; the byte count is its stated convention (FP32 state) and the FLOP count is what its Tables 2
+//   and 3 imply (7.4e8 FLOPs for 70 layers at both 8K and 32K).
 // "Linear" is the attention projections (compute-bound under batching); "FFN" is 2 × the FFN parameters a
 // token activates (the router is not counted, as in the paper's DeepSeek-V3 figures).
 import type { AttentionGroup, CostModelConfig } from './models.js';
@@ -48,6 +52,9 @@ function groupLinearParams(g: AttentionGroup, E: number): number {
     }
     case 'mfa':
       return E * g.qLora + g.qLora * g.nQ * g.dHead + 2 * E * g.dHead + g.nQ * g.dHead * E;
+    case 'linear':
+      // q, k, v, output gate (E -> heads·d) and output (heads·d -> E).
+      return 5 * E * g.heads * g.dHead;
   }
 }
 
@@ -70,7 +77,7 @@ export function tokenShape(m: CostModelConfig, ctx: number, p: KvPrecision): Tok
     switch (g.kind) {
       case 'gqa': {
         const pos = g.window ? Math.min(ctx, g.window) : ctx;
-        const kv = L * pos * g.nKv * (g.dK + g.dV) * p.kvBytes;
+        const kv = L * pos * g.nKv * (g.dK + g.dV) * (g.kvBytes ?? p.kvBytes);
         kvStored += kv;
         kvRead += kv;
         attnFlops += 2 * L * g.nQ * (g.dK + g.dV) * pos;
@@ -96,6 +103,13 @@ export function tokenShape(m: CostModelConfig, ctx: number, p: KvPrecision): Tok
         kvStored += kv;
         kvRead += kv;
         attnFlops += 2 * L * g.nQ * 2 * g.dHead * ctx;
+        break;
+      }
+      case 'linear': {
+        const state = L * g.heads * g.dHead * g.dHead * 4;
+        kvStored += state;
+        kvRead += 2 * state;
+        attnFlops += 10 * L * g.heads * g.dHead * g.dHead;
         break;
       }
     }

@@ -5,9 +5,9 @@
 //   - attention projections ("linear") and the FFN are compute-bound thanks to batching (AFD keeps FFN
 //     batches large), costing FLOPs · U_flop; an over-sparse MoE is not penalised;
 //   - unit costs assume full utilisation: U_flop = price / (3600 · peak), U_byte = price / (3600 · BW);
-//   - with attention-FFN disaggregation, attention and FFN each run on their cheapest card, and add. The
-//     projections are compute-bound work like the FFN, so they go with the compute side (on one card the
-//     attention figure the paper quotes includes them: DeepSeek-V3 at 8K on H800, $0.054 per 1M tokens).
+//   - with attention-FFN disaggregation, attention (core attention plus the projections, as the paper's
+//     Table 6 counts it) and FFN each run on their cheapest card, and add: Step-3 at 8K is $0.040 on H20
+//     plus $0.015 on H800 = $0.055 per 1M tokens, the paper's Observation 1.
 // Conventions: FP8 weights and FP8 KV (1 byte per element) unless the caller says otherwise.
 import { ACCELERATORS, dollarsPerByte, dollarsPerFlop, type Accelerator } from './hardware.js';
 import type { CostModelConfig } from './models.js';
@@ -54,16 +54,16 @@ export interface Step3PaperResult {
   /** Attention arithmetic intensity: core-attention FLOPs per KV byte read. */
   readonly intensity: number;
   readonly perHardware: readonly PartCosts[];
-  /** AFD: the cheapest card for core attention plus the cheapest for the compute-bound rest, $ per token. */
+  /** AFD: the cheapest card for attention (with projections) plus the cheapest for the FFN, $ per token. */
   readonly afd: { readonly attention: PartCosts; readonly ffn: PartCosts; readonly total: number };
 }
 
 export function step3PaperCost(m: CostModelConfig, ctx: number, opts: Step3PaperOptions = {}, cards: readonly Accelerator[] = Object.values(ACCELERATORS)): Step3PaperResult {
   const shape = tokenShape(m, ctx, opts.kv ?? { kvBytes: 1 });
   const perHardware = cards.map((a) => partCosts(shape, a, opts.mtp));
-  const att = perHardware.reduce((b, x) => (x.coreAttention < b.coreAttention ? x : b));
-  const ffn = perHardware.reduce((b, x) => (x.linear + x.ffn < b.linear + b.ffn ? x : b));
-  return { model: m.name, ctx, shape, intensity: shape.attnFlops / shape.kvRead, perHardware, afd: { attention: att, ffn, total: att.coreAttention + ffn.linear + ffn.ffn } };
+  const att = perHardware.reduce((b, x) => (x.attention < b.attention ? x : b));
+  const ffn = perHardware.reduce((b, x) => (x.ffn < b.ffn ? x : b));
+  return { model: m.name, ctx, shape, intensity: shape.attnFlops / shape.kvRead, perHardware, afd: { attention: att, ffn, total: att.attention + ffn.ffn } };
 }
 
 /**

@@ -4,7 +4,7 @@
 // capacity-bounded extension (docs/cost.md), each beside the table's value with its error.
 import type { Command } from 'commander';
 import { accelerator, ACCELERATORS } from '../../cost/hardware.js';
-import { DEEPSEEK_V3, KIMI_K2, QWEN3_235B, README_TABLE, STEP3 } from '../../cost/models.js';
+import { README_TABLE, STEP3_PAPER_MODELS } from '../../cost/models.js';
 import { fittedPreset, reconstruct, rmsLogError } from '../../cost/readme-table.js';
 import { step3PaperCost } from '../../cost/step3-paper.js';
 
@@ -15,7 +15,7 @@ interface Opts {
   json?: boolean;
 }
 
-const PAPER_MODELS = [DEEPSEEK_V3, QWEN3_235B, STEP3, KIMI_K2];
+const PAPER_MODELS = STEP3_PAPER_MODELS;
 
 export function registerCost(program: Command): void {
   program
@@ -58,7 +58,7 @@ export function registerCost(program: Command): void {
       if (opts.json) {
         process.stdout.write(JSON.stringify({
           step3_paper: paper.map((r) => ({
-            model: r.model, ctx: r.ctx, kv_bytes: r.shape.kvStored, attention_flops: r.shape.attnFlops, linear_flops: r.shape.linearFlops, ffn_flops: r.shape.ffnFlops,
+            model: r.model, ctx: r.ctx, kv_bytes: r.shape.kvStored, kv_read_bytes: r.shape.kvRead, attention_flops: r.shape.attnFlops, linear_flops: r.shape.linearFlops, ffn_flops: r.shape.ffnFlops,
             intensity: r.intensity,
             per_hardware: r.perHardware.map((p) => ({ hardware: p.hardware, attention_usd_per_1m: p.attention * 1e6, ffn_usd_per_1m: p.ffn * 1e6, total_usd_per_1m: p.total * 1e6, memory_bound: p.memoryBound })),
             afd: { attention_hardware: r.afd.attention.hardware, ffn_hardware: r.afd.ffn.hardware, total_usd_per_1m: r.afd.total * 1e6 },
@@ -75,7 +75,7 @@ export function registerCost(program: Command): void {
       out.push('Step-3 paper cost model (arXiv 2507.19427 §4): FP8 weights and KV, per decoded token, $ per 1M tokens');
       for (const r of paper) {
         const s = r.shape;
-        out.push(`  ${r.model.padEnd(15)} ${String(r.ctx).padStart(6)}  KV ${s.kvStored.toExponential(2)} B  attn ${s.attnFlops.toExponential(2)}  linear ${s.linearFlops.toExponential(2)}  FFN ${s.ffnFlops.toExponential(2)} FLOP  intensity ${r.intensity.toFixed(0)}`);
+        out.push(`  ${r.model.padEnd(16)} ${String(r.ctx).padStart(6)}  KV/state read ${s.kvRead.toExponential(2)} B  attn ${s.attnFlops.toExponential(2)}  linear ${s.linearFlops.toExponential(2)}  FFN ${s.ffnFlops.toExponential(2)} FLOP  intensity ${r.intensity.toFixed(0)}`);
         out.push(`  ${''.padEnd(22)}` + r.perHardware.map((p) => `${p.hardware}: attn ${(p.attention * 1e6).toFixed(3)} ffn ${(p.ffn * 1e6).toFixed(3)}`).join('  ') +
           `  AFD ${(r.afd.total * 1e6).toFixed(3)} (${r.afd.attention.hardware}+${r.afd.ffn.hardware})`);
       }
