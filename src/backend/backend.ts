@@ -7,6 +7,11 @@ import type { GGMLType } from '../gguf/ggml-types.js';
 export interface Tensor {
   readonly ptr: number;
   readonly size: number;
+  /**
+   * Which of the backend's memories holds it, when not the main one: only key/value caches (allocCaches)
+   * live elsewhere, and only kvWrite, copy and attention accept such tensors.
+   */
+  readonly mem?: number;
 }
 
 /** A weight matrix [rows (outputs)][cols (inputs)] held in the backend's own layout. */
@@ -87,6 +92,12 @@ export interface Backend {
   uploadVector(data: Float32Array): Tensor;
   /** Persistent allocation (weights, caches), zero-filled. */
   alloc(size: number): Tensor;
+  /**
+   * Persistent allocations for key/value caches, zero-filled, all in one memory (a layer's keys and values
+   * are read together): the backend may place them outside its main memory when that is full, so that a
+   * long context is not limited by one wasm memory.
+   */
+  allocCaches(sizes: readonly number[]): Tensor[];
   /** Scratch allocation valid until the next resetTemp(). */
   temp(size: number): Tensor;
   resetTemp(): void;
@@ -140,5 +151,5 @@ export interface Backend {
 /** A sub-range of a tensor, in f32 elements. */
 export function slice(t: Tensor, offset: number, size: number): Tensor {
   if (offset < 0 || size < 0 || offset + size > t.size) throw new RangeError(`slice ${offset}+${size} outside tensor of ${t.size}`);
-  return { ptr: t.ptr + offset * 4, size };
+  return t.mem ? { ptr: t.ptr + offset * 4, size, mem: t.mem } : { ptr: t.ptr + offset * 4, size };
 }

@@ -73,8 +73,10 @@ export class KvCache implements SequenceKV {
       const vBytes = capacity * kvRowBytes(typeV, l.nHeadKv * cfg.headDimV);
       if (l.sliding) slidingBytes += kBytes + vBytes;
       else fullBytes += kBytes + vBytes;
-      // Tensors count f32 elements: byte-sized caches round up to whole words.
-      return { k: backend.alloc(Math.ceil(kBytes / 4)), v: backend.alloc(Math.ceil(vBytes / 4)), capacity, typeK, typeV };
+      // Tensors count f32 elements: byte-sized caches round up to whole words. A layer's keys and values
+      // share a memory, which may be one the backend opened for caches (long contexts exceed one).
+      const [k, v] = backend.allocCaches([Math.ceil(kBytes / 4), Math.ceil(vBytes / 4)]);
+      return { k: k!, v: v!, capacity, typeK, typeV };
     });
     this.info = { bytes: fullBytes + slidingBytes, fullBytes, slidingBytes };
     this.maxRollback = cfg.layers.some((l) => l.sliding) ? maxBatch : Infinity;
@@ -97,7 +99,13 @@ export class KvCache implements SequenceKV {
     if (this.checkpointsFree.length > 0) {
       cp = this.checkpointsFree.pop()!;
     } else if (this.checkpointsHeld.length < this.checkpointSlots) {
-      cp = { position: 0, rings: this.slidingLayers.map((l) => ({ k: this.backend.alloc(l.k.size), v: this.backend.alloc(l.v.size) })) };
+      cp = {
+        position: 0,
+        rings: this.slidingLayers.map((l) => {
+          const [k, v] = this.backend.allocCaches([l.k.size, l.v.size]);
+          return { k: k!, v: v! };
+        }),
+      };
     } else {
       cp = this.checkpointsHeld.shift()!;
     }

@@ -64,7 +64,8 @@ describe('kv-plan', () => {
     const cfg = configFromMetadata(f.metadata, (n) => f.tensor(n) !== undefined);
     f.close();
     let next = 0;
-    const fake = { alloc: (size: number): Tensor => ({ ptr: (next += size * 4), size }) } as unknown as Backend;
+    const alloc = (size: number): Tensor => ({ ptr: (next += size * 4), size });
+    const fake = { alloc, allocCaches: (sizes: number[]) => sizes.map(alloc) } as unknown as Backend;
     for (const [ctx, batch] of [[4096, 256], [50, 8], [1000, 32]] as const) {
       const kv = new KvCache(fake, cfg, ctx, batch);
       const p = planKv(kvShapeOf(cfg), ctx, 'f32', 'f32', batch);

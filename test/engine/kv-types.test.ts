@@ -353,3 +353,42 @@ describe('--cache-type-k / --cache-type-v on the command line', () => {
     assert.equal(JSON.parse(j.stdout).completion_tokens, 4);
   });
 });
+
+describe('caches in memories of their own', () => {
+  test('caches spread over several wasm memories give bit-identical logits (f32 and q8_0, rings wrapped, checkpoints)', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'stepflash-kvm-'));
+    try {
+      const path = join(dir, 'tiny.gguf');
+      makeModel({ preset: 'tiny', type: GGMLType.Q8_0, seed: 4, out: path });
+      const rng = new Rng(8);
+      const tokens = Array.from({ length: 150 }, () => 10 + Math.floor(rng.next() * 8000));
+      const run = (opts: ConstructorParameters<typeof CpuBackend>[0]) => {
+        const backend = new CpuBackend({ threads: 2, ...opts });
+        const lm = loadModel(path, { backend, maxBatch: 16 });
+        try {
+          const out: Float32Array[] = [];
+          for (const t of ['f32', 'q8_0'] as const) {
+            const kv = new KvCache(backend, lm.model.config, 200, 16, { k: t, v: t });
+            out.push(lm.model.forward(tokens.slice(0, 120), kv, { logits: 'all' }));
+            kv.checkpoint();
+            out.push(lm.model.forward(tokens.slice(120), kv, { logits: 'all' }));
+            kv.truncate(120); // back to the checkpoint: restores the rings across memories
+            out.push(lm.model.forward(tokens.slice(130, 140), kv, { logits: 'all' }));
+          }
+          return { out, memories: backend.memoryCount };
+        } finally {
+          lm.close();
+          void backend.close();
+        }
+      };
+      const main = run({});
+      // Caches never in the main memory, and at most 200 KiB per cache memory: several memories.
+      const spread = run({ mainCacheBytes: 0, cacheShardBytes: 200 * 1024 });
+      assert.equal(main.memories, 1);
+      assert.ok(spread.memories >= 4, `${spread.memories} memories`);
+      spread.out.forEach((x, i) => assert.deepEqual(x, main.out[i], `output ${i}`));
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -25,6 +25,12 @@ export interface CpuBackendOptions {
    * up to this much too. Lowered in tests to exercise sharding on small models.
    */
   readonly shardBytes?: number;
+  /**
+   * Key/value caches go into the main memory while it holds at most this many bytes, then into memories
+   * of their own, up to cacheShardBytes each (default 2 GiB and 3 GiB; lowered in tests).
+   */
+  readonly mainCacheBytes?: number;
+  readonly cacheShardBytes?: number;
 }
 
 export function defaultThreads(): number {
@@ -36,6 +42,8 @@ const DEFAULT_SHARD_BYTES = 3 * 2 ** 30;
 
 /** One wasm memory with this thread's kernel instance over it. Shard 0 is the main memory. */
 interface Shard {
+  /** A memory opened for key/value caches (weights never go there). */
+  cache?: boolean;
   readonly mem: WasmMemory;
   readonly k: KernelExports;
   weightBytes: number;
@@ -49,6 +57,8 @@ export class CpuBackend implements Backend {
   readonly threads: number;
   private readonly shards: Shard[];
   private readonly shardBytes: number;
+  private readonly mainCacheBytes: number;
+  private readonly cacheShardBytes: number;
   private pool: ThreadPool | null = null;
   private scratchBytes = SCRATCH_MIN;
   private scratch: number[] = [];
@@ -57,6 +67,8 @@ export class CpuBackend implements Backend {
   constructor(opts: CpuBackendOptions = {}) {
     this.threads = opts.threads ?? defaultThreads();
     this.shardBytes = opts.shardBytes ?? DEFAULT_SHARD_BYTES;
+    this.mainCacheBytes = opts.mainCacheBytes ?? 2 * 2 ** 30;
+    this.cacheShardBytes = opts.cacheShardBytes ?? DEFAULT_SHARD_BYTES;
     this.mem = new WasmMemory();
     this.k = instantiateKernels(this.mem.memory);
     this.shards = [{ mem: this.mem, k: this.k, weightBytes: 0 }];
@@ -120,6 +132,22 @@ export class CpuBackend implements Backend {
   alloc(size: number): Tensor {
     return this.mem.alloc(size);
   }
+  allocCaches(sizes: readonly number[]): Tensor[] {
+    const bytes = sizes.reduce((a, n) => a + Math.ceil((n * 4) / 64) * 64, 0);
+    let m = 0;
+    if (this.mem.used + bytes > this.mainCacheBytes) {
+      m = this.shards.length - 1;
+      const last = this.shards[m]!;
+      if (!last.cache || last.mem.used + bytes > this.cacheShardBytes) {
+        // A memory of its own; the pool restarts with it on its next job, as when weights add one.
+        const mem = new WasmMemory();
+        this.shards.push({ mem, k: instantiateKernels(mem.memory), weightBytes: this.shardBytes, cache: true });
+        m = this.shards.length - 1;
+      }
+    }
+    const mem = this.shards[m]!.mem;
+    return sizes.map((n) => (m === 0 ? mem.alloc(n) : { ...mem.alloc(n), mem: m }));
+  }
   temp(size: number): Tensor {
     return { ptr: this.mem.tempBytes(size * 4), size };
   }
@@ -127,7 +155,7 @@ export class CpuBackend implements Backend {
     for (const sh of this.shards) sh.mem.resetTemp();
   }
   view(t: Tensor): Float32Array {
-    return this.mem.f32(t.ptr, t.size);
+    return this.shards[t.mem ?? 0]!.mem.f32(t.ptr, t.size);
   }
   memoryBytes(): number {
     return this.shards.reduce((a, sh) => a + sh.mem.used, 0);
@@ -263,6 +291,20 @@ export class CpuBackend implements Backend {
     let maxKeys = 0;
     for (const j of jobs) maxKeys = Math.max(maxKeys, window > 0 ? Math.min(window, j.pos0 + j.nt) : j.pos0 + j.nt);
     this.ensureScratch((maxKeys + 32 + 64 + 18 * headDim) * 4);
+    // A job whose caches live in another memory runs there: its queries are copied in, its output back.
+    const copyBack: { from: number; shard: number; to: number; bytes: number }[] = [];
+    const place = (j: AttentionJob): { q: number; o: number; shard: number } => {
+      const m = j.kCache.mem ?? 0;
+      if ((j.vCache.mem ?? 0) !== m) throw new Error('attention: the key and value caches of a layer must share a memory');
+      if (m === 0) return { q: j.q.ptr, o: j.o.ptr, shard: 0 };
+      const mem = this.shards[m]!.mem;
+      const qBytes = j.nt * nHead * headDim * 4;
+      const q = mem.tempBytes(qBytes);
+      mem.u8(q, qBytes).set(this.mem.u8(j.q.ptr, qBytes));
+      const o = mem.tempBytes(qBytes);
+      copyBack.push({ from: o, shard: m, to: j.o.ptr, bytes: qBytes });
+      return { q, o, shard: m };
+    };
     // Quantized or half-precision caches go through attention_kv; f32 caches keep the llama.cpp-ordered kernel.
     if (jobs.some((j) => (j.typeK ?? 'f32') !== 'f32' || (j.typeV ?? 'f32') !== 'f32')) {
       if ((jobs.some((j) => j.typeK === 'q8_0' || j.typeV === 'q8_0')) && headDim % 32 !== 0)
@@ -277,34 +319,50 @@ export class CpuBackend implements Backend {
         while (group % gs !== 0);
       }
       this.ensureScratch((64 + 2 * headDim + gs * (maxKeys + 32 + 16 * headDim + 2)) * 4);
-      this.getPool().run(jobs.map((j) => ({
-        kernel: 'attention_kv' as const,
-        args: [j.q.ptr, j.kCache.ptr, j.vCache.ptr, j.o.ptr, j.nt, j.pos0, nHead, nKv, headDim, j.cap, window, Math.fround(scale), j.first ?? 0,
-          KV_TYPE_CODE[j.typeK ?? 'f32'] | (KV_TYPE_CODE[j.typeV ?? 'f32'] << 4), gs, 0, 0, 0],
-        rows: j.nt * nKv * (group / gs),
-        r0Arg: 15,
-        scratchArg: 17,
-      })));
-      return;
+      this.getPool().run(jobs.map((j) => {
+        const at = place(j);
+        return {
+          kernel: 'attention_kv' as const,
+          args: [at.q, j.kCache.ptr, j.vCache.ptr, at.o, j.nt, j.pos0, nHead, nKv, headDim, j.cap, window, Math.fround(scale), j.first ?? 0,
+            KV_TYPE_CODE[j.typeK ?? 'f32'] | (KV_TYPE_CODE[j.typeV ?? 'f32'] << 4), gs, 0, 0, 0],
+          rows: j.nt * nKv * (group / gs),
+          r0Arg: 15,
+          scratchArg: 17,
+          shard: at.shard,
+        };
+      }));
+    } else {
+      this.getPool().run(jobs.map((j) => {
+        const at = place(j);
+        return {
+          kernel: 'attention' as const,
+          args: [at.q, j.kCache.ptr, j.vCache.ptr, at.o, j.nt, j.pos0, nHead, nKv, headDim, j.cap, window, Math.fround(scale), j.first ?? 0, 0, 0, 0],
+          rows: j.nt * nHead,
+          r0Arg: 13,
+          scratchArg: 15,
+          shard: at.shard,
+        };
+      }));
     }
-    this.getPool().run(jobs.map((j) => ({
-      kernel: 'attention' as const,
-      args: [j.q.ptr, j.kCache.ptr, j.vCache.ptr, j.o.ptr, j.nt, j.pos0, nHead, nKv, headDim, j.cap, window, Math.fround(scale), j.first ?? 0, 0, 0, 0],
-      rows: j.nt * nHead,
-      r0Arg: 13,
-      scratchArg: 15,
-    })));
+    for (const c of copyBack) this.mem.u8(c.to, c.bytes).set(this.shards[c.shard]!.mem.u8(c.from, c.bytes));
   }
 
   kvWrite(cache: Tensor, type: KvCacheType, slot: number, rowLen: number, src: Tensor, nRows: number): void {
     const rowBytes = kvRowBytesOf(type, rowLen);
     if ((slot + nRows) * rowBytes > cache.size * 4 || nRows * rowLen > src.size)
       throw new RangeError(`cache write of ${nRows} rows at slot ${slot} does not fit the cache or the source`);
-    this.k.kv_store(src.ptr, cache.ptr + slot * rowBytes, nRows, rowLen, KV_TYPE_CODE[type]);
+    const sh = this.shards[cache.mem ?? 0]!;
+    let from = src.ptr;
+    if (cache.mem) {
+      // The rows go to the cache's memory first; the conversion runs there.
+      from = sh.mem.tempBytes(nRows * rowLen * 4);
+      sh.mem.u8(from, nRows * rowLen * 4).set(this.mem.u8(src.ptr, nRows * rowLen * 4));
+    }
+    sh.k.kv_store(from, cache.ptr + slot * rowBytes, nRows, rowLen, KV_TYPE_CODE[type]);
   }
 
   copy(dst: Tensor, src: Tensor, n: number): void {
-    this.mem.f32(dst.ptr, n).set(this.mem.f32(src.ptr, n));
+    this.shards[dst.mem ?? 0]!.mem.f32(dst.ptr, n).set(this.shards[src.mem ?? 0]!.mem.f32(src.ptr, n));
   }
 
   add(y: Tensor, a: Tensor, b: Tensor, n: number): void {

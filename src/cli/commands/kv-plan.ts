@@ -9,8 +9,11 @@ import { MODEL_PRESETS, modelPreset } from '../../engine/kv-presets.js';
 import { parseKvCacheType } from '../../engine/kv-types.js';
 import { resolveModel } from '../default-model.js';
 
-/** What this engine can hold for caches today: one wasm32 memory, less room for activations and scratch. */
-const ENGINE_CACHE_LIMIT = 3 * 2 ** 30;
+/**
+ * The largest cache one layer may have here: a layer's keys and values share one wasm32 memory (the
+ * backend opens memories of 3 GiB for caches as a context grows), so one layer must fit in one.
+ */
+const ENGINE_LAYER_LIMIT = 3 * 2 ** 30;
 
 interface WeightBytes {
   readonly type: string;
@@ -105,7 +108,7 @@ export function registerKvPlan(program: Command): void {
       const ctx = opts.ctx === undefined ? trainedCtx : positiveInt(opts.ctx, '--ctx');
       const plan = planKv(shape, ctx, typeK, typeV, ringExtra);
       if (opts.json) {
-        process.stdout.write(JSON.stringify({ source, trained_context: trainedCtx, ...planJson(plan), weights, total_with_weights: plan.bytes + weights.trunk, fits_engine: plan.bytesWithMtp <= ENGINE_CACHE_LIMIT }) + '\n');
+        process.stdout.write(JSON.stringify({ source, trained_context: trainedCtx, ...planJson(plan), weights, total_with_weights: plan.bytes + weights.trunk, fits_engine: plan.full.bytesPerLayer <= ENGINE_LAYER_LIMIT }) + '\n');
         return;
       }
       const row = (label: string, g: KvGroupPlan) =>
@@ -124,8 +127,8 @@ export function registerKvPlan(program: Command): void {
         `weights (${weights.type}): ${formatBytes(weights.trunk)} trunk${weights.mtp ? ` + ${formatBytes(weights.mtp)} MTP` : ''} (${weights.total} B)`,
         `weights + KV of one sequence: ${formatBytes(weights.trunk + plan.bytes)}`,
       );
-      if (plan.bytesWithMtp > ENGINE_CACHE_LIMIT)
-        lines.push(`note: stepflash keeps a sequence's caches in its first wasm memory (4 GiB, shared with the activations); ${formatBytes(plan.bytesWithMtp)} cannot be allocated by this engine yet`);
+      if (plan.full.bytesPerLayer > ENGINE_LAYER_LIMIT)
+        lines.push(`note: one full layer's cache (${formatBytes(plan.full.bytesPerLayer)}) exceeds the 3 GiB a wasm memory gives one layer's keys and values here; use a smaller context or cache type`);
       process.stdout.write(lines.join('\n') + '\n');
     });
 }
