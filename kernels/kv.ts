@@ -6,6 +6,7 @@ import { f16_bits_to_f32, f32_to_f16_bits } from './quantize';
 
 import { fma4, reduce16, vec_dot_f32 } from './ggml-order';
 import { v_expf4 } from './ops';
+import { blockLanesLo, fmaLanes, reduce8 } from './matmul';
 
 @inline function rowBytes(type: i32, n: i32): usize {
   if (type == 0) return <usize>n << 2;
@@ -94,12 +95,51 @@ export function kv_store(src: usize, dst: usize, nRows: i32, n: i32, type: i32):
   }
 }
 
+/** quantize_row_q8_0 of n values into int8 quants at qs and f32 (f16-rounded) block scales at d. */
+@inline function quantize_q8_0_row(x: usize, n: i32, qs: usize, d: usize): void {
+  const signMask = i32x4.splat(0x7fffffff);
+  for (let b = 0; b < n >> 5; b++) {
+    const xb = x + (<usize>b << 7);
+    let m = v128.and(v128.load(xb), signMask);
+    for (let i = 16; i < 128; i += 16) m = f32x4.max(m, v128.and(v128.load(xb + i), signMask));
+    const amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+    store<f32>(d + (<usize>b << 2), f16_bits_to_f32(f32_to_f16_bits(amax / 127.0)));
+    const idv = f32x4.splat(amax != 0 ? <f32>127.0 / amax : 0);
+    const qb = qs + (<usize>b << 5);
+    for (let i = 0; i < 32; i += 8) {
+      const a = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xb + (<usize>i << 2)), idv)));
+      const c = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xb + (<usize>i << 2) + 16), idv)));
+      const s16 = i16x8.narrow_i32x4_s(a, c);
+      v128.store64_lane(qb + <usize>i, i8x16.narrow_i16x8_s(s16, s16), 0);
+    }
+  }
+}
+
+/** ggml_vec_dot_q8_0_q8_0 of a block_q8_0 key row (nb blocks) with a quantized query (int8 qs, f32 d). */
+@inline function dot_q8_0(k: usize, qs: usize, qd: usize, nb: i32): f32 {
+  let a01 = f64x2.splat(0), a23 = f64x2.splat(0), a45 = f64x2.splat(0), a67 = f64x2.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const blk = k + <usize>b * 34;
+    const o = <usize>b << 5;
+    const lo = blockLanesLo(v128.load(blk + 2), v128.load(qs + o));
+    const hi = blockLanesLo(v128.load(blk + 18), v128.load(qs + o, 16));
+    const d = f64x2.splat(<f64>(f16_bits_to_f32(<u32>load<u16>(blk)) * load<f32>(qd + (<usize>b << 2))));
+    a01 = fmaLanes(a01, d, lo, false);
+    a23 = fmaLanes(a23, d, lo, true);
+    a45 = fmaLanes(a45, d, hi, false);
+    a67 = fmaLanes(a67, d, hi, true);
+  }
+  return reduce8(a01, a23, a45, a67);
+}
+
 /**
  * attention() of kernels/ops.ts over caches of any type: the same visibility rules, score order, softmax
  * and 16-lane value sums per query head, so an f32 cache gives exactly what attention() gives. Each task
  * row is (token, KV head, subgroup of gs query heads sharing that KV head): every key and value row is
  * converted to f32 once and used by the gs heads, instead of once per head. types = typeK | typeV << 4.
- * Scratch needs 64 + 2*hd + gs*(keys + 32 + 16*hd + 2) floats, keys = the most keys one query sees.
+ * A q8_0 key cache is not converted: as in llama.cpp's flash attention, each query head is rounded to
+ * q8_0 once and every score is the integer block dot of ggml_vec_dot_q8_0_q8_0, in its order.
+ * Scratch needs 64 + 2*hd + gs*(keys + 32 + 17*hd + 2) floats, keys = the most keys one query sees.
  */
 export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, first: i32, types: i32, gs: i32, r0: i32, r1: i32, scratch: usize): void {
   const typeK = types & 15;
@@ -114,7 +154,10 @@ export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, 
   const kbuf = lanes + 256;
   const vbuf = kbuf + (<usize>hd << 2);
   const stats = vbuf + (<usize>hd << 2); // per head: max, then 1/sum
-  const perHead = stats + (<usize>(gs << 1) << 2);
+  const nb = hd >> 5;
+  const qq = stats + (<usize>(gs << 1) << 2); // q8_0 queries: gs rows of hd int8, then their block scales
+  const qd = qq + <usize>gs * hd;
+  const perHead = qd + ((<usize>gs * nb) << 2);
   for (let row = r0; row < r1; row++) {
     const t = row / (nKv * subs);
     const kvh = (row / subs) % nKv;
@@ -127,12 +170,13 @@ export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, 
     const scoreBytes = <usize>(nChunks << 4) << 2;
     const headBytes = scoreBytes + (<usize>(hd << 4) << 2);
     for (let g = 0; g < gs; g++) store<f32>(stats + (<usize>g << 2), -Infinity);
+    if (typeK == 3) for (let g = 0; g < gs; g++) quantize_q8_0_row(q + ((<usize>(t * nHead + h0 + g) * hd) << 2), hd, qq + <usize>g * hd, qd + ((<usize>(g * nb)) << 2));
     for (let j = base; j < (nChunks << 4) + base; j++) {
       const visible = j >= start && j <= P;
       let kp: usize = 0;
       if (visible) {
         kp = kc + <usize>(j % cap) * kRow + <usize>kvh * kHead;
-        if (typeK != 0) {
+        if (typeK != 0 && typeK != 3) {
           load_row(kp, typeK, hd, kbuf);
           kp = kbuf;
         }
@@ -141,7 +185,7 @@ export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, 
         let s: f32 = -Infinity;
         if (visible) {
           const qh = q + ((<usize>(t * nHead + h0 + g) * hd) << 2);
-          s = vec_dot_f32(kp, qh, hd, lanes) * scale;
+          s = (typeK == 3 ? dot_q8_0(kp, qq + <usize>g * hd, qd + ((<usize>(g * nb)) << 2), nb) : vec_dot_f32(kp, qh, hd, lanes)) * scale;
           const mp = stats + (<usize>g << 2);
           if (s > load<f32>(mp)) store<f32>(mp, s);
         }

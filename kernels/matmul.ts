@@ -45,14 +45,14 @@ export function matmul_f32(w: usize, x: usize, y: usize, k: i32, rows: i32, orde
 // product of an f32 scale and a 17-bit integer is exact, and rounded once to f32.
 
 // Integer dot of one 32-element block into lanes [0..3] (lo) and [4..7] (hi) of 4-element sums.
-@inline function blockLanesLo(a0: v128, b0: v128): v128 {
+@inline export function blockLanesLo(a0: v128, b0: v128): v128 {
   const d0 = i32x4.dot_i16x8_s(i16x8.extend_low_i8x16_s(a0), i16x8.extend_low_i8x16_s(b0));
   const d1 = i32x4.dot_i16x8_s(i16x8.extend_high_i8x16_s(a0), i16x8.extend_high_i8x16_s(b0));
   return i32x4.add(i32x4.shuffle(d0, d1, 0, 2, 4, 6), i32x4.shuffle(d0, d1, 1, 3, 5, 7));
 }
 
 // acc (f32 lanes held in f64x2 pairs) = fma(d, lanes, acc), rounded to f32.
-@inline function fmaLanes(acc: v128, d: v128, lanes: v128, hi: bool): v128 {
+@inline export function fmaLanes(acc: v128, d: v128, lanes: v128, hi: bool): v128 {
   const q = hi ? f64x2.convert_low_i32x4_s(i32x4.shuffle(lanes, lanes, 2, 3, 0, 1)) : f64x2.convert_low_i32x4_s(lanes);
   return f64x2.promote_low_f32x4(f32x4.demote_f64x2_zero(f64x2.add(f64x2.mul(d, q), acc)));
 }
@@ -62,7 +62,7 @@ export function matmul_f32(w: usize, x: usize, y: usize, k: i32, rows: i32, orde
   return (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 2)) + (f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 3));
 }
 
-@inline function reduce8(a01: v128, a23: v128, a45: v128, a67: v128): f32 {
+@inline export function reduce8(a01: v128, a23: v128, a45: v128, a67: v128): f32 {
   const a0 = <f32>f64x2.extract_lane(a01, 0), a1 = <f32>f64x2.extract_lane(a01, 1);
   const a2 = <f32>f64x2.extract_lane(a23, 0), a3 = <f32>f64x2.extract_lane(a23, 1);
   const a4 = <f32>f64x2.extract_lane(a45, 0), a5 = <f32>f64x2.extract_lane(a45, 1);

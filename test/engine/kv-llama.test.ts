@@ -1,7 +1,7 @@
 // stepflash's f16 and q8_0 caches against llama.cpp's (node-llama-cpp 3.22.1, flash attention on, which
-// llama.cpp needs for a quantized V cache) on the same F32-weight file: f16 agrees to float rounding;
-// q8_0 agrees closely (llama.cpp's flash-attention path also rounds each query to q8_0 for the key
-// products, which stepflash does not), and moves away from f16 by as much as llama.cpp's own q8_0 does.
+// llama.cpp needs for a quantized V cache) on the same F32-weight file: both agree to float rounding (the
+// q8_0 scores are llama.cpp's integer block dots of q8_0-rounded queries), and q8_0 moves away from f16
+// exactly as llama.cpp's own q8_0 does.
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -98,7 +98,7 @@ describe('KV cache types against llama.cpp', () => {
     return tokens.map((_, i) => logSoftmax(l, i * V, V));
   };
 
-  test('f16 equals llama.cpp\'s f16 cache; q8_0 is close to llama.cpp\'s q8_0 cache', async () => {
+  test('f16 and q8_0 caches equal llama.cpp\'s to float rounding', async () => {
     const V = lm.model.config.nVocab;
     const [o16, o8] = [ours('f16'), ours('q8_0')];
     const l16 = await llamaLogprobs(path, tokens, 'F16', V);
@@ -107,7 +107,7 @@ describe('KV cache types against llama.cpp', () => {
     const fmt = (c: Cmp) => `KL median ${c.klMedian.toExponential(1)}, mean TV ${c.meanTv.toFixed(4)}, top-1 ${c.top1}/${N}`;
     console.log(`# f16 vs llama.cpp f16: ${fmt(f16)}\n# q8_0 vs llama.cpp q8_0: ${fmt(q8)}\n# q8_0 vs f16, stepflash: ${fmt(ownShift)}; llama.cpp: ${fmt(theirShift)}`);
     assert.ok(f16.klMedian < 1e-6 && f16.top1 === N, `f16: ${fmt(f16)}`);
-    assert.ok(q8.meanTv < 0.06 && q8.top1 >= 0.9 * N, `q8_0: ${fmt(q8)}`);
+    assert.ok(q8.klMedian < 1e-6 && q8.top1 === N, `q8_0: ${fmt(q8)}`);
     // stepflash's q8_0 moves the distributions about as far from f16 as llama.cpp's does.
     assert.ok(ownShift.meanTv < 2 * theirShift.meanTv + 0.01 && ownShift.klMedian < 3 * theirShift.klMedian + 1e-4, `${fmt(ownShift)} vs ${fmt(theirShift)}`);
   });

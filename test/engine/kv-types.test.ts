@@ -12,7 +12,9 @@ import { CpuBackend } from '../../src/backend/cpu/cpu-backend.js';
 import { KvCache } from '../../src/engine/kv-cache.js';
 import { kvRowBytes } from '../../src/engine/kv-types.js';
 import { GGMLType } from '../../src/gguf/ggml-types.js';
-import { bf16ToF32, f16ToF32 } from '../../src/gguf/quant/f16.js';
+import { bf16ToF32, f16ToF32, f32BitsToF16Bits, f32ToBits } from '../../src/gguf/quant/f16.js';
+
+const f32ToF16Bits = (x: number) => f32BitsToF16Bits(f32ToBits(x));
 import { loadModel, type LoadedModel } from '../../src/model/load.js';
 import { makeModel } from '../../src/model/make/random-model.js';
 import { Rng } from '../../src/common/rng.js';
@@ -30,6 +32,24 @@ function decode(type: KvCacheType, bytes: Uint8Array, n: number): Float64Array {
     else {
       const b = Math.floor(i / 32);
       out[i] = f(f16ToF32(dv.getUint16(b * 34, true)) * dv.getInt8(b * 34 + 2 + (i % 32)));
+    }
+  }
+  return out;
+}
+
+/** x rounded through q8_0 blocks as quantize_row_q8_0 makes them (f16 scale amax/127, round half to even). */
+function roundQ8_0(x: Float32Array): Float32Array {
+  const out = new Float32Array(x.length);
+  for (let b = 0; b < x.length; b += 32) {
+    let amax = 0;
+    for (let i = b; i < b + 32; i++) amax = Math.max(amax, Math.abs(x[i]!));
+    const d = f16ToF32(f32ToF16Bits(f(amax / 127)));
+    const id = amax === 0 ? 0 : f(127 / amax);
+    for (let i = b; i < b + 32; i++) {
+      const r = f(x[i]! * id);
+      const fl = Math.floor(r);
+      const q = r - fl === 0.5 ? (fl % 2 === 0 ? fl : fl + 1) : Math.round(r);
+      out[i] = f(d * q);
     }
   }
   return out;
@@ -112,6 +132,9 @@ describe('KV cache storage formats', () => {
         const scale = 1 / Math.sqrt(hd);
         B.attentions([{ o, q, kCache: kc, vCache: vc, nt, pos0, cap, typeK, typeV }], nHead, nKv, hd, window, scale);
         const out = B.view(o).slice();
+        // With a q8_0 key cache each query head is rounded to q8_0 first (llama.cpp's flash attention does
+        // the same): the reference takes the rounded queries.
+        const qRef = typeK === 'q8_0' ? roundQ8_0(qv) : qv;
         for (let t = 0; t < nt; t++) {
           const P = pos0 + t;
           for (let h = 0; h < nHead; h++) {
@@ -120,7 +143,7 @@ describe('KV cache storage formats', () => {
             const sc: number[] = [];
             for (let j = lo; j <= P; j++) {
               let s = 0;
-              for (let d = 0; d < hd; d++) s += qv[(t * nHead + h) * hd + d]! * keys.get(j % cap)![g * hd + d]!;
+              for (let d = 0; d < hd; d++) s += qRef[(t * nHead + h) * hd + d]! * keys.get(j % cap)![g * hd + d]!;
               sc.push(s * scale);
             }
             const m = Math.max(...sc);
@@ -302,26 +325,31 @@ describe('model fidelity: q8_0 cache against f16 cache', () => {
     assert.ok(median > 0, 'q8_0 must actually differ from f16 (the cache types are in use)');
   });
 
-  // A random-weight MoE model amplifies any difference (a flipped expert changes the next token), so whole
-  // continuations match less often than they would on a trained model: measured 2/8 prompts identical and
-  // 268/512 tokens before the first divergence (llama.cpp's own q8_0 and f16 caches differ as much on
-  // teacher-forced distributions: docs/kv-and-context.md).
-  test('greedy continuations of 64 tokens: q8_0 and f16 caches agree on over a third of the tokens before diverging', () => {
+  // A random-weight MoE model amplifies any difference (a flipped expert changes the next token), so free-
+  // running continuations part early even between llama.cpp's own q8_0 and f16 caches. The decisions are
+  // compared along the f16 greedy path (same prefix at every step); whole continuations are reported.
+  test('greedy decoding: q8_0 picks the f16 token at ≥ 85% of 8×64 steps along the f16 path', () => {
     const V = lm.model.config.nVocab;
-    let same = 0, matched = 0;
+    let agree = 0, same = 0, matched = 0;
     for (let s = 0; s < 8; s++) {
       const rng = new Rng(100 + s);
       const prompt = Array.from({ length: 24 }, () => 10 + Math.floor(rng.next() * (V - 10)));
       const a = greedy(prompt, 64, 'f16', 'f16');
+      const forced = promptLogits([...prompt, ...a.slice(0, 63)], 'q8_0', 'q8_0');
+      for (let i = 0; i < 64; i++) {
+        const row = (prompt.length - 1 + i) * V;
+        let best = 0;
+        for (let j = 1; j < V; j++) if (forced[row + j]! > forced[row + best]!) best = j;
+        if (best === a[i]) agree++;
+      }
       const b = greedy(prompt, 64, 'q8_0', 'q8_0');
       let n = 0;
       while (n < 64 && a[n] === b[n]) n++;
       matched += n;
       if (n === 64) same++;
     }
-    console.log(`# greedy 64-token continuations identical (q8_0 vs f16 cache): ${same}/8 prompts, ${matched}/${8 * 64} tokens before the first divergence`);
-    assert.ok(matched >= 0.35 * 8 * 64, `${matched}/512 tokens before divergence`);
-    assert.ok(same >= 1, `${same}/8 identical`);
+    console.log(`# greedy steps agreeing along the f16 path: ${agree}/512; free-running 64-token continuations identical ${same}/8, ${matched}/512 tokens before the first divergence`);
+    assert.ok(agree >= 0.85 * 512, `${agree}/512 steps agree`);
   });
 });
 

@@ -318,7 +318,7 @@ export class CpuBackend implements Backend {
         do gs--;
         while (group % gs !== 0);
       }
-      this.ensureScratch((64 + 2 * headDim + gs * (maxKeys + 32 + 16 * headDim + 2)) * 4);
+      this.ensureScratch((64 + 2 * headDim + gs * (maxKeys + 32 + 17 * headDim + 2)) * 4);
       this.getPool().run(jobs.map((j) => {
         const at = place(j);
         return {
