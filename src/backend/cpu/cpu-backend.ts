@@ -80,10 +80,6 @@ export class CpuBackend implements Backend {
     return this.shards.length;
   }
 
-  /**
-   * The pool, (re)started when memories were added since it was made: workers instantiate the kernels over
-   * every memory when they start.
-   */
   /** Runs fn with every kernel on the calling thread (no pool dispatch), for passes too small to share. */
   serial<T>(fn: () => T): T {
     const pool = this.getPool();
@@ -96,6 +92,10 @@ export class CpuBackend implements Backend {
     }
   }
 
+  /**
+   * The pool, (re)started when memories were added since it was made: workers instantiate the kernels over
+   * every memory when they start.
+   */
   private getPool(): ThreadPool {
     if (this.pool && this.pool.memories === this.shards.length) return this.pool;
     if (this.pool) void this.pool.close();
