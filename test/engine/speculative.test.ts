@@ -73,6 +73,18 @@ test('greedy output with drafting equals greedy output without, chain and roundr
   }
 });
 
+test('with two threads (small heads run on the calling thread) the output is the same', async () => {
+  const two = loadModel(join(dir, 'mtp3.gguf'), { maxBatch: 32, threads: 2 });
+  try {
+    const prompt = tok3.encode('Threads do not change the output.', { addSpecial: true });
+    const want = (await gen(mtp3, tok3, prompt, 30, { sampling: greedy })).tokens;
+    const r = await gen(two, tok3, prompt, 30, { sampling: greedy, draft: { n: 3 } });
+    assert.deepEqual(r.tokens, want);
+  } finally {
+    two.close();
+  }
+});
+
 test('greedy output is unchanged on the single-head tiny preset (drafts 2 and 3 reuse the head round-robin)', async () => {
   const prompt = tokTiny.encode('The tiny model has one MTP layer.', { addSpecial: true });
   const n = 90; // window 64
