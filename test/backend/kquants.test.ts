@@ -331,7 +331,7 @@ describe('K-quant kernels match llama.cpp bit for bit', () => {
   }
 
   test('through the backend and its thread pool', async () => {
-    const B = new CpuBackend({ threads: 3 });
+    const B = new CpuBackend({ threads: 3, minParallelWork: 0 });
     try {
       for (const type of [GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K]) {
         const rows = 40, cols = 512, nt = 7;

@@ -213,7 +213,7 @@ describe('Q4_0 kernels match llama.cpp x86 order bit for bit', () => {
 
 describe('Q4_0 through the backend', () => {
   test('threads, stacked experts and a mix of row counts give llama.cpp values', async () => {
-    const B = new CpuBackend({ threads: 2 });
+    const B = new CpuBackend({ threads: 2, minParallelWork: 0 });
     try {
       for (const [rows, cols, nt, expert] of [[256, 512, 1, false], [256, 512, 9, false], [64, 1024, 6, true], [72, 256, 1, true], [30, 256, 4, false]] as const) {
         const raw = makeWeights(rows, cols, rows + cols);

@@ -28,7 +28,7 @@ describe('thread pool', () => {
   test('a forward pass gives identical logits on 1, 2 and 3 threads', async () => {
     const tokens = Array.from({ length: 30 }, (_, i) => 40 + ((i * 53) % 3000));
     const run = async (threads: number) => {
-      const backend = new CpuBackend({ threads });
+      const backend = new CpuBackend({ threads, minParallelWork: 0 });
       const lm = loadModel(model, { backend });
       try {
         await settle(); // let the workers start, so the jobs really are split
@@ -47,7 +47,7 @@ describe('thread pool', () => {
   });
 
   test('many small products in one dispatch equal the same products one by one', async () => {
-    const backend = new CpuBackend({ threads: 2 });
+    const backend = new CpuBackend({ threads: 2, minParallelWork: 0 });
     try {
       await settle();
       const cols = 64;

@@ -58,7 +58,7 @@ function roundQ8_0(x: Float32Array): Float32Array {
 describe('KV cache storage formats', () => {
   let B: CpuBackend;
   before(() => {
-    B = new CpuBackend({ threads: 2 });
+    B = new CpuBackend({ threads: 2, minParallelWork: 0 });
   });
   after(async () => B.close());
 
@@ -170,7 +170,7 @@ describe('KV cache storage formats', () => {
       return new Float32Array(u.buffer)[0]!;
     };
     for (const threads of [1, 3, 8]) {
-      const b = new CpuBackend({ threads });
+      const b = new CpuBackend({ threads, minParallelWork: 0 });
       try {
         for (const [hd, nKv, nHead, nt, pos0, window] of [[32, 2, 6, 1, 15, 0], [64, 2, 6, 5, 30, 10], [128, 2, 24, 1, 40, 16], [128, 1, 8, 3, 7, 0]] as const) {
           const cap = 24, kRow = nKv * hd;
@@ -391,7 +391,7 @@ describe('caches in memories of their own', () => {
       const rng = new Rng(8);
       const tokens = Array.from({ length: 150 }, () => 10 + Math.floor(rng.next() * 8000));
       const run = (opts: ConstructorParameters<typeof CpuBackend>[0]) => {
-        const backend = new CpuBackend({ threads: 2, ...opts });
+        const backend = new CpuBackend({ threads: 2, minParallelWork: 0, ...opts });
         const lm = loadModel(path, { backend, maxBatch: 16 });
         try {
           const out: Float32Array[] = [];

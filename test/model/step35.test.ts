@@ -151,7 +151,7 @@ describe('models larger than one wasm memory', () => {
   test('weights spread over several memories give identical logits', async () => {
     const tokens = Array.from({ length: 40 }, (_, i) => 20 + ((i * 37) % 3000));
     const run = async (shardBytes?: number) => {
-      const backend = new CpuBackend({ threads: 2, shardBytes });
+      const backend = new CpuBackend({ threads: 2, shardBytes, minParallelWork: 0 });
       const lm = loadModel(tiny, { backend });
       try {
         const kv = new KvCache(backend, lm.model.config, 64, lm.model.maxBatch);

@@ -31,6 +31,11 @@ export interface CpuBackendOptions {
    */
   readonly mainCacheBytes?: number;
   readonly cacheShardBytes?: number;
+  /**
+   * Jobs estimated below this many bytes of work run on the calling thread (see ThreadPool.minParallelWork;
+   * default 1 MiB). Tests of the splitting itself set 0.
+   */
+  readonly minParallelWork?: number;
 }
 
 export function defaultThreads(): number {
@@ -59,6 +64,7 @@ export class CpuBackend implements Backend {
   private readonly shardBytes: number;
   private readonly mainCacheBytes: number;
   private readonly cacheShardBytes: number;
+  private readonly minParallelWork: number | undefined;
   private pool: ThreadPool | null = null;
   private scratchBytes = SCRATCH_MIN;
   private scratch: number[] = [];
@@ -69,6 +75,7 @@ export class CpuBackend implements Backend {
     this.shardBytes = opts.shardBytes ?? DEFAULT_SHARD_BYTES;
     this.mainCacheBytes = opts.mainCacheBytes ?? 2 * 2 ** 30;
     this.cacheShardBytes = opts.cacheShardBytes ?? DEFAULT_SHARD_BYTES;
+    this.minParallelWork = opts.minParallelWork;
     this.mem = new WasmMemory();
     this.k = instantiateKernels(this.mem.memory);
     this.shards = [{ mem: this.mem, k: this.k, weightBytes: 0 }];
@@ -101,6 +108,7 @@ export class CpuBackend implements Backend {
     if (this.pool) void this.pool.close();
     this.scratch = this.shards.flatMap((sh) => Array.from({ length: this.threads }, () => sh.mem.allocBytes(this.scratchBytes)));
     this.pool = new ThreadPool(this.shards.map((sh) => sh.mem.memory), compileKernels(), this.shards.map((sh) => sh.k), this.threads, this.scratch);
+    if (this.minParallelWork !== undefined) this.pool.minParallelWork = this.minParallelWork;
     return this.pool;
   }
 
@@ -211,9 +219,11 @@ export class CpuBackend implements Backend {
     const prepared = new Map<string, PreparedActivation>();
     const calls: KernelCall[] = [];
     const copyBack: { from: number; shard: number; to: number; bytes: number }[] = [];
+    let work = 0;
     for (const { y, w, x, nt } of ops) {
       const m = w as CpuMatrix;
       const k = m.cols;
+      work += m.bytes * nt;
       if (x.size < nt * k || y.size < nt * m.rows) throw new RangeError(`matmul: ${nt} tokens do not fit x (${x.size}) or y (${y.size}) for a ${m.rows}x${k} matrix`);
       const kind = m.format.activation(m.type);
       const key = `${x.ptr}:${nt * k}:${kind}`;
@@ -238,7 +248,7 @@ export class CpuBackend implements Backend {
       calls.push({ ...m.format.call(m, remote, yRemote, nt), shard: m.shard });
       copyBack.push({ from: yRemote, shard: m.shard, to: y.ptr, bytes: yBytes });
     }
-    this.getPool().run(calls);
+    this.getPool().run(calls, work);
     for (const c of copyBack) this.mem.u8(c.to, c.bytes).set(this.shards[c.shard]!.mem.u8(c.from, c.bytes));
   }
 
@@ -300,8 +310,13 @@ export class CpuBackend implements Backend {
   }
 
   attentions(jobs: readonly AttentionJob[], nHead: number, nKv: number, headDim: number, window: number, scale: number): void {
-    let maxKeys = 0;
-    for (const j of jobs) maxKeys = Math.max(maxKeys, window > 0 ? Math.min(window, j.pos0 + j.nt) : j.pos0 + j.nt);
+    let maxKeys = 0, work = 0;
+    for (const j of jobs) {
+      const keys = window > 0 ? Math.min(window, j.pos0 + j.nt) : j.pos0 + j.nt;
+      maxKeys = Math.max(maxKeys, keys);
+      // Keys and values read once per query head (f32 sizes: an upper bound for the other cache types).
+      work += j.nt * nHead * keys * headDim * 8;
+    }
     this.ensureScratch((maxKeys + 32 + 64 + 18 * headDim) * 4);
     // A job whose caches live in another memory runs there: its queries are copied in, its output back.
     const copyBack: { from: number; shard: number; to: number; bytes: number }[] = [];
@@ -342,7 +357,7 @@ export class CpuBackend implements Backend {
           scratchArg: 17,
           shard: at.shard,
         };
-      }));
+      }), work);
     } else {
       this.getPool().run(jobs.map((j) => {
         const at = place(j);
@@ -354,7 +369,7 @@ export class CpuBackend implements Backend {
           scratchArg: 15,
           shard: at.shard,
         };
-      }));
+      }), work);
     }
     for (const c of copyBack) this.mem.u8(c.to, c.bytes).set(this.shards[c.shard]!.mem.u8(c.from, c.bytes));
   }

@@ -87,13 +87,24 @@ export class ThreadPool {
     this.scratch[shard * this.threads + tid] = ptr;
   }
 
-  /** Runs the calls split across all threads and returns when every thread has finished its share. */
-  run(calls: readonly KernelCall[]): void {
+  /**
+   * Jobs estimated below this much work (bytes streamed, summed over tokens) run on the calling thread:
+   * splitting them saves microseconds on an idle machine, but waking a worker the OS has descheduled costs
+   * milliseconds on a busy one (measured: a nano-sized decode step ran 30x slower on two threads than on one
+   * while other processes kept the cores busy).
+   */
+  minParallelWork = 1024 * 1024;
+
+  /**
+   * Runs the calls split across all threads and returns when every thread has finished its share. `work`:
+   * an estimate of the job's size in bytes (see minParallelWork); unknown means large.
+   */
+  run(calls: readonly KernelCall[], work = Infinity): void {
     if (this.closed) throw new Error('thread pool is closed');
     if (this.broken) throw new Error(`the thread pool failed: ${this.broken}`);
     if (calls.length === 0) return;
     if (calls.length > MAX_TASKS) {
-      for (let i = 0; i < calls.length; i += MAX_TASKS) this.run(calls.slice(i, i + MAX_TASKS));
+      for (let i = 0; i < calls.length; i += MAX_TASKS) this.run(calls.slice(i, i + MAX_TASKS), work);
       return;
     }
     const job = this.job;
@@ -105,7 +116,7 @@ export class ThreadPool {
     });
     // Until every worker has started (they load asynchronously, and under a module loader such as tsx
     // they cannot finish while this thread blocks), the caller runs the whole job itself.
-    if (this.solo || this.threads === 1 || Atomics.load(this.ctl, CTL.READY) < this.threads - 1) {
+    if (this.solo || work < this.minParallelWork || this.threads === 1 || Atomics.load(this.ctl, CTL.READY) < this.threads - 1) {
       runShare(this.kernels, job, 0, 1, this.scratch, this.threads);
       return;
     }
