@@ -2,8 +2,18 @@
 // that runs one thread's share of a job (the same function on every thread).
 import type { KernelExports } from './kernels.js';
 
-/** Int32 control words. */
-export const CTL = { SEQ: 0, DONE: 1, THREADS: 2, QUIT: 3, FAILED: 4, READY: 5, SIZE: 16 } as const;
+/**
+ * Int32 control words. CLAIM + s is share s's claim word for the current job: the job's sequence number
+ * while the share is open, its negation once a thread has taken it (the worker it belongs to, or the main
+ * thread stealing it from a worker that has not woken up yet).
+ */
+export const CTL = { SEQ: 0, DONE: 1, THREADS: 2, QUIT: 3, FAILED: 4, READY: 5, CLAIM: 16, SIZE: 16 + 1024 } as const;
+export const MAX_THREADS = 1024;
+
+/** Takes share s of job seq for the calling thread; false when another thread has it (or the job moved on). */
+export function claimShare(ctl: Int32Array, share: number, seq: number): boolean {
+  return Atomics.compareExchange(ctl, CTL.CLAIM + share, seq, -seq) === seq;
+}
 
 /** Kernels a job may call, by index. */
 export const KERNEL_NAMES = ['matmul_f32', 'matmul_q8_0', 'matmul_q4_0', 'attention', 'read_sum', 'matmul_q4_0x8',
@@ -27,16 +37,17 @@ export const JOB_SLOTS = 1 + MAX_TASKS * TASK_WORDS;
 type Fn = (...a: number[]) => unknown;
 
 /**
- * Runs thread `tid`'s share of the job: the rows of all tasks laid end to end, cut into `threads` equal
- * contiguous pieces. `kernels` holds one kernel instance per memory (weights of models over 4 GiB are
- * spread over several wasm memories).
+ * Runs share `share` of the job: the rows of all tasks laid end to end, cut into `shares` equal contiguous
+ * pieces. `kernels` holds one kernel instance per memory (weights of models over 4 GiB are spread over
+ * several wasm memories); `tid` is the running thread, whose scratch the kernels get (a thread may run
+ * another's share).
  */
-export function runShare(kernels: readonly KernelExports[], job: Float64Array, tid: number, threads: number, scratch: Float64Array, scratchStride: number): void {
+export function runShare(kernels: readonly KernelExports[], job: Float64Array, share: number, shares: number, scratch: Float64Array, scratchStride: number, tid = share): void {
   const n = job[0]!;
   let total = 0;
   for (let i = 0; i < n; i++) total += job[1 + i * TASK_WORDS + 1]!;
-  const start = Math.floor((total * tid) / threads);
-  const end = Math.floor((total * (tid + 1)) / threads);
+  const start = Math.floor((total * share) / shares);
+  const end = Math.floor((total * (share + 1)) / shares);
   const args: number[] = [];
   let offset = 0;
   for (let i = 0; i < n && offset < end; i++) {

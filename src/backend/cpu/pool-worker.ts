@@ -1,7 +1,7 @@
 // A pool worker: instantiates the kernels over each shared memory and runs its share of each job.
 import { workerData } from 'node:worker_threads';
 import { instantiateKernelModule } from './kernels.js';
-import { CTL, runShare } from './pool-protocol.js';
+import { CTL, claimShare, runShare } from './pool-protocol.js';
 
 interface PoolWorkerData {
   memories: WebAssembly.Memory[];
@@ -30,11 +30,15 @@ for (;;) {
   }
   seen = s;
   if (Atomics.load(ctl, CTL.QUIT) !== 0) break;
+  // The main thread may have run this share itself already (this worker woke late), or moved on to a
+  // later job: then there is nothing to do and nothing to report.
+  if (!claimShare(ctl, tid, s)) continue;
   const threads = Atomics.load(ctl, CTL.THREADS);
   try {
     runShare(kernels, job, tid, threads, scratch, threads);
   } catch {
     Atomics.store(ctl, CTL.FAILED, 1);
   }
-  if (Atomics.add(ctl, CTL.DONE, 1) + 1 === threads - 1) Atomics.notify(ctl, CTL.DONE);
+  Atomics.add(ctl, CTL.DONE, 1);
+  Atomics.notify(ctl, CTL.DONE);
 }

@@ -2,11 +2,12 @@
 //
 // A job is a list of kernel calls, each over a range of rows; the rows of all calls are laid end to end
 // and cut into one contiguous share per thread, so many small calls (a token's eight experts) balance as
-// well as one big one. The main thread takes share 0 itself. Workers spin briefly on the job counter
+// well as one big one. The main thread takes share 0 itself, then any share whose worker has not claimed
+// it yet, so a worker the OS has descheduled delays nothing. Workers spin briefly on the job counter
 // before sleeping in Atomics.wait, so back-to-back dispatches cost about a microsecond, and an idle pool
 // costs nothing. Jobs travel through a SharedArrayBuffer, never postMessage.
 import { Worker } from 'node:worker_threads';
-import { JOB_SLOTS, MAX_TASKS, CTL, type KernelName, KERNEL_NAMES, encodeTask, runShare } from './pool-protocol.js';
+import { JOB_SLOTS, MAX_TASKS, MAX_THREADS, CTL, type KernelName, KERNEL_NAMES, claimShare, encodeTask, runShare } from './pool-protocol.js';
 import type { KernelExports } from './kernels.js';
 
 export interface KernelCall {
@@ -41,7 +42,7 @@ export class ThreadPool {
     /** Scratch pointers per memory and thread, memory-major (memory m, thread t at m * threads + t). */
     scratchPtrs: readonly number[],
   ) {
-    if (!(threads >= 1 && Number.isInteger(threads))) throw new RangeError(`threads must be a positive integer, got ${threads}`);
+    if (!(threads >= 1 && Number.isInteger(threads) && threads <= MAX_THREADS)) throw new RangeError(`threads must be a positive integer up to ${MAX_THREADS}, got ${threads}`);
     this.threads = threads;
     this.memories = memories.length;
     this.ctl = new Int32Array(new SharedArrayBuffer(CTL.SIZE * 4));
@@ -121,10 +122,18 @@ export class ThreadPool {
       return;
     }
     Atomics.store(this.ctl, CTL.DONE, 0);
-    Atomics.add(this.ctl, CTL.SEQ, 1);
+    const seq = Atomics.load(this.ctl, CTL.SEQ) + 1;
+    for (let t = 1; t < this.threads; t++) Atomics.store(this.ctl, CTL.CLAIM + t, seq);
+    Atomics.store(this.ctl, CTL.SEQ, seq);
     Atomics.notify(this.ctl, CTL.SEQ);
     runShare(this.kernels, job, 0, this.threads, this.scratch, this.threads);
-    const want = this.threads - 1;
+    // Shares whose worker has not taken them by now are run here: a worker the OS has descheduled (a busy
+    // machine) would otherwise cost a scheduler time slice, milliseconds, per job.
+    let want = 0;
+    for (let t = 1; t < this.threads; t++) {
+      if (claimShare(this.ctl, t, seq)) runShare(this.kernels, job, t, this.threads, this.scratch, this.threads, 0);
+      else want++;
+    }
     for (let spin = 0; Atomics.load(this.ctl, CTL.DONE) < want; spin++) {
       if (Atomics.load(this.ctl, CTL.FAILED) !== 0) break;
       if (spin > 20000) Atomics.wait(this.ctl, CTL.DONE, Atomics.load(this.ctl, CTL.DONE), 5);
