@@ -3,16 +3,32 @@
 import type { KernelExports } from './kernels.js';
 
 /**
- * Int32 control words. CLAIM + s is share s's claim word for the current job: the job's sequence number
- * while the share is open, its negation once a thread has taken it (the worker it belongs to, or the main
- * thread stealing it from a worker that has not woken up yet).
+ * Int32 control words. NEXT hands out the current job's chunks: the job's tag (its sequence number modulo
+ * 2^19) in the high bits and the next chunk's index in the low 12, so a worker that wakes after its job has
+ * ended can tell and takes nothing from the next one. DONE counts finished chunks.
  */
-export const CTL = { SEQ: 0, DONE: 1, THREADS: 2, QUIT: 3, FAILED: 4, READY: 5, CLAIM: 16, SIZE: 16 + 1024 } as const;
+export const CTL = { SEQ: 0, DONE: 1, THREADS: 2, QUIT: 3, FAILED: 4, READY: 5, NEXT: 6, CHUNKS: 7, SIZE: 16 } as const;
 export const MAX_THREADS = 1024;
+/** A job is cut into about this many chunks per thread, so a thread preempted mid-job delays little. */
+export const CHUNKS_PER_THREAD = 4;
+const INDEX_BITS = 12;
+export const MAX_CHUNKS = 1 << INDEX_BITS;
 
-/** Takes share s of job seq for the calling thread; false when another thread has it (or the job moved on). */
-export function claimShare(ctl: Int32Array, share: number, seq: number): boolean {
-  return Atomics.compareExchange(ctl, CTL.CLAIM + share, seq, -seq) === seq;
+/** The NEXT word that opens job `seq` (chunk 0 next). */
+export function openChunks(seq: number): number {
+  return (seq & 0x7ffff) << INDEX_BITS;
+}
+
+/** Takes the next chunk of job `seq`: its index, or -1 when none is left (or the job is over). */
+export function claimChunk(ctl: Int32Array, seq: number, chunks: number): number {
+  const tag = openChunks(seq);
+  for (;;) {
+    const v = Atomics.load(ctl, CTL.NEXT);
+    if ((v & ~(MAX_CHUNKS - 1)) !== tag) return -1;
+    const i = v & (MAX_CHUNKS - 1);
+    if (i >= chunks) return -1;
+    if (Atomics.compareExchange(ctl, CTL.NEXT, v, v + 1) === v) return i;
+  }
 }
 
 /** Kernels a job may call, by index. */

@@ -1,7 +1,7 @@
 // A pool worker: instantiates the kernels over each shared memory and runs its share of each job.
 import { workerData } from 'node:worker_threads';
 import { instantiateKernelModule } from './kernels.js';
-import { CTL, claimShare, runShare } from './pool-protocol.js';
+import { CTL, claimChunk, runShare } from './pool-protocol.js';
 
 interface PoolWorkerData {
   memories: WebAssembly.Memory[];
@@ -30,15 +30,17 @@ for (;;) {
   }
   seen = s;
   if (Atomics.load(ctl, CTL.QUIT) !== 0) break;
-  // The main thread may have run this share itself already (this worker woke late), or moved on to a
-  // later job: then there is nothing to do and nothing to report.
-  if (!claimShare(ctl, tid, s)) continue;
+  // Chunks until none is left. A worker that woke late finds the job's chunks taken (the main thread runs
+  // whatever no worker has claimed) or the job over, and reports nothing.
   const threads = Atomics.load(ctl, CTL.THREADS);
-  try {
-    runShare(kernels, job, tid, threads, scratch, threads);
-  } catch {
-    Atomics.store(ctl, CTL.FAILED, 1);
+  const chunks = Atomics.load(ctl, CTL.CHUNKS);
+  for (let c = claimChunk(ctl, s, chunks); c >= 0; c = claimChunk(ctl, s, chunks)) {
+    try {
+      runShare(kernels, job, c, chunks, scratch, threads, tid);
+    } catch {
+      Atomics.store(ctl, CTL.FAILED, 1);
+    }
+    Atomics.add(ctl, CTL.DONE, 1);
+    Atomics.notify(ctl, CTL.DONE);
   }
-  Atomics.add(ctl, CTL.DONE, 1);
-  Atomics.notify(ctl, CTL.DONE);
 }

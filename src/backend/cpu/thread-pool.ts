@@ -2,12 +2,12 @@
 //
 // A job is a list of kernel calls, each over a range of rows; the rows of all calls are laid end to end
 // and cut into one contiguous share per thread, so many small calls (a token's eight experts) balance as
-// well as one big one. The main thread takes share 0 itself, then any share whose worker has not claimed
-// it yet, so a worker the OS has descheduled delays nothing. Workers spin briefly on the job counter
+// well as one big one. The rows are cut into a few chunks per thread that every thread, the main one
+// included, claims in turn, so a worker the OS has descheduled delays little. Workers spin briefly on the job counter
 // before sleeping in Atomics.wait, so back-to-back dispatches cost about a microsecond, and an idle pool
 // costs nothing. Jobs travel through a SharedArrayBuffer, never postMessage.
 import { Worker } from 'node:worker_threads';
-import { JOB_SLOTS, MAX_TASKS, MAX_THREADS, CTL, type KernelName, KERNEL_NAMES, claimShare, encodeTask, runShare } from './pool-protocol.js';
+import { JOB_SLOTS, MAX_TASKS, MAX_THREADS, CTL, CHUNKS_PER_THREAD, MAX_CHUNKS, type KernelName, KERNEL_NAMES, claimChunk, encodeTask, openChunks, runShare } from './pool-protocol.js';
 import type { KernelExports } from './kernels.js';
 
 export interface KernelCall {
@@ -121,19 +121,23 @@ export class ThreadPool {
       runShare(this.kernels, job, 0, 1, this.scratch, this.threads);
       return;
     }
+    let rows = 0;
+    for (const c of calls) rows += c.rows;
+    const chunks = Math.max(1, Math.min(this.threads * CHUNKS_PER_THREAD, rows, MAX_CHUNKS));
     Atomics.store(this.ctl, CTL.DONE, 0);
+    Atomics.store(this.ctl, CTL.CHUNKS, chunks);
     const seq = Atomics.load(this.ctl, CTL.SEQ) + 1;
-    for (let t = 1; t < this.threads; t++) Atomics.store(this.ctl, CTL.CLAIM + t, seq);
+    Atomics.store(this.ctl, CTL.NEXT, openChunks(seq));
     Atomics.store(this.ctl, CTL.SEQ, seq);
     Atomics.notify(this.ctl, CTL.SEQ);
-    runShare(this.kernels, job, 0, this.threads, this.scratch, this.threads);
-    // Shares whose worker has not taken them by now are run here: a worker the OS has descheduled (a busy
-    // machine) would otherwise cost a scheduler time slice, milliseconds, per job.
-    let want = 0;
-    for (let t = 1; t < this.threads; t++) {
-      if (claimShare(this.ctl, t, seq)) runShare(this.kernels, job, t, this.threads, this.scratch, this.threads, 0);
-      else want++;
+    // This thread takes chunks like the workers do, so whatever a descheduled worker would have done gets
+    // done here instead of waiting for the OS to run it.
+    let mine = 0;
+    for (let c = claimChunk(this.ctl, seq, chunks); c >= 0; c = claimChunk(this.ctl, seq, chunks)) {
+      runShare(this.kernels, job, c, chunks, this.scratch, this.threads, 0);
+      mine++;
     }
+    const want = chunks - mine;
     for (let spin = 0; Atomics.load(this.ctl, CTL.DONE) < want; spin++) {
       if (Atomics.load(this.ctl, CTL.FAILED) !== 0) break;
       if (spin > 20000) Atomics.wait(this.ctl, CTL.DONE, Atomics.load(this.ctl, CTL.DONE), 5);
