@@ -8,7 +8,8 @@
 // steps (each MTP layer reads the next token's embedding beside the previous position's state, so one
 // attention layer can match "the token before" — an induction step for free), while the main head, which
 // must first build that from two attention layers, had not after 1000. With eight layers the main head
-// made the same jump between steps 1400 and 1600; 2200 steps leave room after it.
+// made the same jump between steps 1400 and 1600; 2700 steps leave room after it (the committed model
+// is a 2700-step run, extended from 1000 by --resume --steps; docs/nano.md).
 import { PRESETS } from '../../model/make/presets.js';
 import type { Recipe } from './recipe.js';
 
@@ -32,7 +33,7 @@ export const NANO: Recipe = {
   sharePrefix: true,
   nSeq: 2,
   accum: 1,
-  steps: 2200,
+  steps: 2700,
   lr: 3e-3,
   warmup: 50,
   minLrRatio: 0.05,
