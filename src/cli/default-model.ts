@@ -1,5 +1,7 @@
-// The embedded default model: until a trained model ships, a deterministic random-weight 'tiny' step35
-// model generated on first use. Everything that shows it says it has random weights.
+// The embedded default model: the project's trained nano model (models/nano.gguf, docs/nano.md), a small
+// step35 with every architectural feature, trained on the agentic task corpus. Where it is missing (a
+// checkout without it), a deterministic random-weight 'tiny' step35 model generated on first use, and
+// everything that shows it says it has random weights.
 import { existsSync, mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -7,16 +9,28 @@ import { fileURLToPath } from 'node:url';
 import { GGMLType } from '../gguf/ggml-types.js';
 import { makeModel } from '../model/make/random-model.js';
 
-export const DEFAULT_MODEL_LABEL = 'tiny step35 (RANDOM WEIGHTS: its text is meaningless until a trained model ships)';
+const NANO_LABEL = 'stepflash-nano (the project\'s trained 5.6M-parameter step35; see docs/nano.md for what it can do)';
+const RANDOM_LABEL = 'tiny step35 (RANDOM WEIGHTS: its text is meaningless; models/nano.gguf is missing)';
+
+/** How the default model is described wherever it is shown. */
+export function defaultModelLabel(): string {
+  return nanoModelPath() !== null ? NANO_LABEL : RANDOM_LABEL;
+}
+
+/** The trained nano model in the repository, or null. */
+export function nanoModelPath(): string | null {
+  const path = fileURLToPath(new URL('../../models/nano.gguf', import.meta.url));
+  return existsSync(path) ? path : null;
+}
 
 function candidates(): string[] {
   const repoModels = fileURLToPath(new URL('../../models', import.meta.url));
   return [repoModels, join(tmpdir(), 'stepflash-models')];
 }
 
-/** Path of the default model. */
+/** Path of the default model: the trained nano model, else the random tiny one. */
 export function defaultModelPath(): string {
-  return tinyRandomModelPath();
+  return nanoModelPath() ?? tinyRandomModelPath();
 }
 
 /**

@@ -4,7 +4,7 @@ import type { GGUFFile } from '../gguf/reader.js';
 import { loadModel } from '../model/load.js';
 import type { Step35Model } from '../model/step35.js';
 import { Tokenizer } from '../tokenizer/index.js';
-import { DEFAULT_MODEL_LABEL, resolveModel } from './default-model.js';
+import { defaultModelLabel, resolveModel } from './default-model.js';
 import { progressBar } from './progress.js';
 
 export interface OpenModel {
@@ -31,7 +31,7 @@ export function openModel(pathArg: string | undefined, opts: { quiet?: boolean; 
   try {
     const tokenizer = Tokenizer.fromMetadata(lm.file.metadata);
     const randomWeights = isRandomWeights(lm.file);
-    const label = isDefault ? DEFAULT_MODEL_LABEL : `${lm.model.config.name}${randomWeights ? ' (RANDOM WEIGHTS)' : ''}`;
+    const label = isDefault ? defaultModelLabel() : `${lm.model.config.name}${randomWeights ? ' (RANDOM WEIGHTS)' : ''}`;
     return { path, model: lm.model, tokenizer, file: lm.file, isDefault, randomWeights, label, loadMs: lm.loadMs, close: lm.close };
   } catch (e) {
     lm.close();
