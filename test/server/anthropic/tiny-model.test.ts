@@ -1,8 +1,9 @@
-// The Messages API on the real tiny random-weight default model (src/cli/default-model.ts): the whole stack
+// The Messages API on the real tiny random-weight model (src/cli/default-model.ts, tinyRandomModelPath): the whole stack
 // with a real forward pass. Its text is meaningless, so only the protocol is checked: the stream's grammar,
 // the SDK's helpers, stop reasons, token accounting.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
+import { tinyRandomModelPath } from '../../../src/cli/default-model.js';
 import { openModel, type OpenModel } from '../../../src/cli/open-model.js';
 import { createChatService } from '../../../src/server/engine/index.js';
 import type { ChatService } from '../../../src/server/chat-service.js';
@@ -13,7 +14,7 @@ let service: ChatService;
 let server: TestServer;
 
 before(async () => {
-  opened = openModel(undefined, { quiet: true, threads: 1 });
+  opened = openModel(tinyRandomModelPath(), { quiet: true, threads: 1 });
   service = createChatService({ model: opened.model, tokenizer: opened.tokenizer, contextSize: 512, parallel: 2 });
   server = await startServer(service);
 });

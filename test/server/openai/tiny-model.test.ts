@@ -1,8 +1,9 @@
-// The OpenAI API on the real tiny random-weight default model (src/cli/default-model.ts): a real forward
+// The OpenAI API on the real tiny random-weight model (src/cli/default-model.ts, tinyRandomModelPath): a real forward
 // pass behind the whole stack. Its text is meaningless, so what is checked is the protocol and what the
 // engine enforces whatever the weights say: JSON-schema output and a required tool call.
 import { strict as assert } from 'node:assert';
 import { after, before, it } from 'node:test';
+import { tinyRandomModelPath } from '../../../src/cli/default-model.js';
 import { openModel, type OpenModel } from '../../../src/cli/open-model.js';
 import type { ChatService } from '../../../src/server/chat-service.js';
 import { createChatService } from '../../../src/server/engine/index.js';
@@ -13,7 +14,7 @@ let service: ChatService;
 let server: TestServer;
 
 before(async () => {
-  opened = openModel(undefined, { quiet: true, threads: 1 });
+  opened = openModel(tinyRandomModelPath(), { quiet: true, threads: 1 });
   service = createChatService({ model: opened.model, tokenizer: opened.tokenizer, contextSize: 512, parallel: 2 });
   server = await startServer(service);
 });
