@@ -48,6 +48,8 @@ export class BatchScheduler {
   readonly stallMs: number;
   private readonly slots: Slot[];
   private readonly queue: SchedulerJob[] = [];
+  /** The abort listener of each queued job, removed when it leaves the queue. */
+  private readonly waiting = new Map<SchedulerJob, () => void>();
   private order = 0;
   private steps = 0;
   private loopRunning = false;
@@ -100,19 +102,20 @@ export class BatchScheduler {
       return;
     }
     this.queue.push(job);
-    // A request that gives up while waiting leaves the queue at once, making room for another.
-    job.signal.addEventListener(
-      'abort',
-      () => {
-        const i = this.queue.indexOf(job);
-        if (i >= 0) {
-          this.queue.splice(i, 1);
-          job.cancelled();
-        }
-        this.kick();
-      },
-      { once: true },
-    );
+    // A request that gives up while waiting leaves the queue at once, making room for another. The listener
+    // goes when the job leaves the queue: Node keeps a signal with listeners (an AbortSignal.any one
+    // included) alive, and with it the job, so a listener left behind leaked every finished request.
+    const onAbort = () => {
+      this.waiting.delete(job);
+      const i = this.queue.indexOf(job);
+      if (i >= 0) {
+        this.queue.splice(i, 1);
+        job.cancelled();
+      }
+      this.kick();
+    };
+    this.waiting.set(job, onAbort);
+    job.signal.addEventListener('abort', onAbort, { once: true });
     this.kick();
   }
 
@@ -138,7 +141,10 @@ export class BatchScheduler {
   async close(): Promise<void> {
     if (this.closed) return this.loopDone;
     this.closed = true;
-    for (const job of this.queue.splice(0)) job.cancelled();
+    for (const job of this.queue.splice(0)) {
+      this.unlisten(job);
+      job.cancelled();
+    }
     for (const slot of this.slots) {
       if (slot.job) {
         const job = slot.job;
@@ -179,6 +185,14 @@ export class BatchScheduler {
     }
   }
 
+  private unlisten(job: SchedulerJob): void {
+    const l = this.waiting.get(job);
+    if (l) {
+      this.waiting.delete(job);
+      job.signal.removeEventListener('abort', l);
+    }
+  }
+
   /** Drops jobs whose signal aborted: their slots are free for the next step. */
   private reap(): void {
     for (const slot of this.slots) {
@@ -196,6 +210,7 @@ export class BatchScheduler {
       const free = this.slots.filter((s) => !s.busy);
       if (free.length === 0) return;
       const job = this.queue.shift()!;
+      this.unlisten(job);
       // A trivial common prefix (the BOS and `<|im_start|>` every chat prompt starts with) is not worth
       // another conversation's cache: such requests, and ties, go to the least recently used slot.
       const worthwhile = Math.min(32, Math.ceil(job.prompt.length / 2));

@@ -4,6 +4,8 @@
 // overflow, tool_choice none, raw completions, and invalid requests.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { ChatError } from '../../../src/server/chat-service.js';
 import type { ToolDefinition } from '../../../src/format/index.js';
 import { collect, req, run, scripted, summarize, tinyTokenizer } from './helpers.js';
@@ -225,5 +227,26 @@ test('bad requests are refused with ChatError invalid_request before any event',
   ];
   for (const r of bad) assert.throws(() => service.chat(r), (e: unknown) => e instanceof ChatError && e.kind === 'invalid_request', JSON.stringify(r));
   assert.match(service.metrics(), new RegExp(`stepflash_requests_total\\{outcome="invalid_request"\\} ${bad.length}`));
+  await service.close();
+});
+
+test('finished requests are garbage: nothing keeps a request (its sampler, parser, events) alive', async () => {
+  // Node keeps an AbortSignal with listeners alive; a listener left on a finished job once leaked every
+  // request's buffers (found by bench/load.mjs as a steadily growing RSS).
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+  const { service } = scripted(() => 'r\n</think>\nA short answer.');
+  const refs: WeakRef<object>[] = [];
+  for (let i = 0; i < 10; i++) {
+    const events = service.chat(req(`question ${i}`));
+    refs.push(new WeakRef(events as object));
+    for await (const _ of events) void _;
+  }
+  await new Promise((r) => setImmediate(r));
+  gc();
+  await new Promise((r) => setTimeout(r, 10));
+  gc();
+  // The newest may still sit in the scheduler's last step; before the fix all ten stayed.
+  assert.ok(refs.filter((r) => r.deref() !== undefined).length <= 1);
   await service.close();
 });
