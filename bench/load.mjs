@@ -4,7 +4,7 @@
 // aggregate completion tokens/s, errors, leaked slots (the server's /metrics after the clients stop) and
 // the server's resident memory over the run (flat means no growth between the first and the second half).
 // Plain JavaScript, run with node after `npm install`; writes bench/LOAD.md (or --out) and --json.
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { readFileSync, writeFileSync, existsSync, statSync } from 'node:fs';
 import { cpus, totalmem } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -257,9 +257,9 @@ const checks = {
 };
 const commit = (() => {
   try {
-    return readFileSync(path.join(root, '.git/HEAD'), 'utf8').trim();
+    return execFileSync('git', ['rev-parse', '--short', 'HEAD'], { cwd: root, encoding: 'utf8' }).trim();
   } catch {
-    return 'unknown';
+    return 'unknown commit';
   }
 })();
 const report = { date: started.toISOString(), machine: { cpu: cpus()[0]?.model, cores: cpus().length, memoryGiB: +(totalmem() / 2 ** 30).toFixed(1) }, model: opt.model, modelMiB: +(statSync(opt.model).size / 2 ** 20).toFixed(1), clients: CLIENTS, duration: DURATION, maxTokens: MAX_TOKENS, threads: THREADS, results, checks };
