@@ -14,6 +14,7 @@ import { createChatService } from '../../server/engine/index.js';
 import { startServer, type RunningServer } from '../../server/server.js';
 import { openModel } from '../open-model.js';
 import { addThreadsFlag, positiveInt, threadsFrom } from '../sampling-options.js';
+import { cancelOnInterrupt } from '../interrupt.js';
 
 interface AgentFlags {
   baseUrl?: string;
@@ -176,15 +177,7 @@ export function registerAgent(program: Command): void {
         closers.push(local.close);
         client = { ...local.client, maxTokens, temperature };
       }
-      const ac = new AbortController();
-      let interrupts = 0;
-      const onSigint = () => {
-        if (++interrupts > 1) process.exit(130);
-        note('cancelling (Ctrl-C again to quit at once)...');
-        ac.abort(new Error('interrupted'));
-      };
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigint);
+      const interrupt = cancelOnInterrupt(note);
       const print = f.quiet ? undefined : progressPrinter((s) => process.stderr.write(s), { color: process.stderr.isTTY === true, showReasoning: f.reasoning });
       let result;
       try {
@@ -198,15 +191,14 @@ export function registerAgent(program: Command): void {
           context: f.context as ContextMode | undefined,
           contextThreshold,
           finalSchema,
-          signal: ac.signal,
+          signal: interrupt.signal,
           onEvent: print,
           trace: f.trace ? resolve(f.trace) : undefined,
           workspace,
           toolTimeoutMs: toolTimeoutS * 1000 + 5000,
         });
       } finally {
-        process.off('SIGINT', onSigint);
-        process.off('SIGTERM', onSigint);
+        interrupt.dispose();
       }
       if (f.json) {
         process.stdout.write(`${JSON.stringify({ ...result, model: client.model, baseURL: client.baseURL, trace: f.trace ?? null })}\n`);

@@ -14,6 +14,7 @@ import { createChatService } from '../../server/engine/index.js';
 import { startServer } from '../../server/server.js';
 import { openModel } from '../open-model.js';
 import { addThreadsFlag, positiveInt, threadsFrom } from '../sampling-options.js';
+import { cancelOnInterrupt } from '../interrupt.js';
 
 interface ResearchFlags {
   baseUrl?: string;
@@ -170,15 +171,7 @@ export function registerResearch(program: Command): void {
       }
       const subClient: ChatClientOptions | undefined = f.subBaseUrl ? { baseURL: f.subBaseUrl, apiKey: f.apiKey ?? process.env.OPENAI_API_KEY, model: f.subModel ?? client.model, maxTokens } : undefined;
 
-      const ac = new AbortController();
-      let interrupts = 0;
-      const onSigint = () => {
-        if (++interrupts > 1) process.exit(130);
-        note('cancelling (Ctrl-C again to quit at once)...');
-        ac.abort(new Error('interrupted'));
-      };
-      process.on('SIGINT', onSigint);
-      process.on('SIGTERM', onSigint);
+      const interrupt = cancelOnInterrupt(note);
       let result: ResearchResult;
       try {
         result = await research(question, {
@@ -193,13 +186,12 @@ export function registerResearch(program: Command): void {
           maxSteps,
           subMaxSteps,
           ...(subTokenBudget ? { subTokenBudget } : {}),
-          signal: ac.signal,
+          signal: interrupt.signal,
           ...(f.quiet ? {} : { onEvent: progress((s) => process.stderr.write(s)) }),
           ...(f.trace ? { trace: resolve(f.trace) } : {}),
         });
       } finally {
-        process.off('SIGINT', onSigint);
-        process.off('SIGTERM', onSigint);
+        interrupt.dispose();
       }
       if (f.json) process.stdout.write(`${JSON.stringify(jsonResult(result, client))}\n`);
       else process.stdout.write(result.answer.endsWith('\n') ? result.answer : `${result.answer}\n`);
