@@ -5,7 +5,7 @@
 // agreement must be at least 99%. The files are step35-test models widened to 256 (K-quant rows are
 // multiples of 256; the narrower matrices fall back to Q8_0).
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
@@ -16,16 +16,8 @@ import { makeModel } from '../../src/model/make/random-model.js';
 import type { Preset } from '../../src/model/make/presets.js';
 import { compareDistributions, logSoftmax } from '../helpers/fidelity.js';
 import { referenceLogprobs } from '../helpers/llama-oracle.js';
+import { exactOrder } from '../helpers/fidelity-case.js';
 
-// The condition test/model/fidelity.test.ts uses for llama.cpp's AVX-512 build.
-const cpuFlags = (() => {
-  try {
-    return new Set((/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').trim().split(/\s+/));
-  } catch {
-    return new Set<string>();
-  }
-})();
-const exactOrder = ['avx512f', 'avx512dq', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16', 'fma'].every((f) => cpuFlags.has(f));
 
 let dir: string;
 before(() => {

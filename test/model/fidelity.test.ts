@@ -3,30 +3,12 @@
 // The step35 files are built to exercise every feature: sequences longer than 1.5 sliding windows, norm
 // gains that are not one, a non-zero router bias, SwiGLU clamps that bind, and peaked distributions.
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Backend } from '../../src/backend/backend.js';
-import { KvCache } from '../../src/engine/kv-cache.js';
 import { GGMLType } from '../../src/gguf/ggml-types.js';
-import { loadModel } from '../../src/model/load.js';
-import { makeModel } from '../../src/model/make/random-model.js';
-import type { Preset } from '../../src/model/make/presets.js';
-import { compareDistributions, logSoftmax } from '../helpers/fidelity.js';
-import { referenceLogprobs } from '../helpers/llama-oracle.js';
-
-// On CPUs where node-llama-cpp loads its AVX-512 build (its "zen4" variant), stepflash reproduces
-// llama.cpp's arithmetic order exactly, so F32, F16 and Q8_0 files must agree to the last bit; elsewhere
-// only the issue's bounds apply.
-const cpuFlags = (() => {
-  try {
-    return new Set((/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').trim().split(/\s+/));
-  } catch {
-    return new Set<string>();
-  }
-})();
-const exactOrder = ['avx512f', 'avx512dq', 'avx512bw', 'avx512vl', 'avx512_vnni', 'avx512_bf16', 'fma'].every((f) => cpuFlags.has(f));
+import { exactOrder, runFidelityCase, type FidelityCase } from '../helpers/fidelity-case.js';
 
 let dir: string;
 before(() => {
@@ -34,55 +16,9 @@ before(() => {
 });
 after(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Case {
-  readonly name: string;
-  readonly preset: string;
-  readonly type: GGMLType;
-  readonly seed: number;
-  readonly overrides?: Partial<Preset>;
-  readonly positions: number;
-}
+const runCase = (c: FidelityCase) => runFidelityCase(dir, c);
 
-/** Counts activations a SwiGLU clamp cut, by wrapping the backend's swiglu. */
-function countClamps(backend: Backend): { bound: number; total: number } {
-  const stats = { bound: 0, total: 0 };
-  const inner = backend.swiglu.bind(backend);
-  backend.swiglu = (y, g, u, rows, cols, limit) => {
-    if (limit && limit > 0) {
-      const G = backend.view(g).subarray(0, rows * cols), U = backend.view(u).subarray(0, rows * cols);
-      for (let i = 0; i < G.length; i++) {
-        stats.total++;
-        const silu = G[i]! / (1 + Math.exp(-G[i]!));
-        if (silu > limit || Math.abs(U[i]!) > limit) stats.bound++;
-      }
-    }
-    inner(y, g, u, rows, cols, limit);
-  };
-  return stats;
-}
-
-async function runCase(c: Case) {
-  const path = join(dir, `${c.name}.gguf`);
-  makeModel({ preset: c.preset, type: c.type, seed: c.seed, out: path, overrides: c.overrides });
-  const lm = loadModel(path);
-  try {
-    const cfg = lm.model.config;
-    // Deterministic, varied token ids over the vocabulary (skipping the first special tokens).
-    const tokens = Array.from({ length: c.positions }, (_, i) => 16 + ((i * 7919 + c.seed * 104729) % (cfg.nVocab - 16)));
-    const clamps = countClamps(lm.model.backend);
-    const kv = new KvCache(lm.model.backend, cfg, c.positions, lm.model.maxBatch);
-    const logits = lm.model.forward(tokens, kv, { logits: 'all' });
-    const V = cfg.nVocab;
-    const ours = tokens.map((_, i) => logSoftmax(logits.subarray(i * V, (i + 1) * V)));
-    const ref = await referenceLogprobs(path, tokens);
-    const top1 = ref.map((lp) => Math.exp(Math.max(...lp))).sort((a, b) => a - b);
-    return { cfg, report: compareDistributions(ours, ref), clamps, medianTop1: top1[Math.floor(top1.length / 2)]! };
-  } finally {
-    lm.close();
-  }
-}
-
-const step35Cases: Case[] = [
+const step35Cases: FidelityCase[] = [
   { name: 'step35-f32', preset: 'step35-test', type: GGMLType.F32, seed: 1, positions: 160 },
   { name: 'step35-q8', preset: 'step35-test', type: GGMLType.Q8_0, seed: 1, positions: 160 },
   { name: 'tiny-f32', preset: 'tiny', type: GGMLType.F32, seed: 3, positions: 160 },
