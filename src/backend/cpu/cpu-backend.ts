@@ -32,8 +32,8 @@ export interface CpuBackendOptions {
   readonly mainCacheBytes?: number;
   readonly cacheShardBytes?: number;
   /**
-   * Jobs estimated below this many bytes of work run on the calling thread (see ThreadPool.minParallelWork;
-   * default 1 MiB). Tests of the splitting itself set 0.
+   * Jobs estimated below this many multiply-adds run on the calling thread (see ThreadPool.minParallelWork;
+   * default 2^20). Tests of the splitting itself set 0.
    */
   readonly minParallelWork?: number;
 }
@@ -223,7 +223,7 @@ export class CpuBackend implements Backend {
     for (const { y, w, x, nt } of ops) {
       const m = w as CpuMatrix;
       const k = m.cols;
-      work += m.bytes * nt;
+      work += m.rows * k * nt;
       if (x.size < nt * k || y.size < nt * m.rows) throw new RangeError(`matmul: ${nt} tokens do not fit x (${x.size}) or y (${y.size}) for a ${m.rows}x${k} matrix`);
       const kind = m.format.activation(m.type);
       const key = `${x.ptr}:${nt * k}:${kind}`;
@@ -314,8 +314,8 @@ export class CpuBackend implements Backend {
     for (const j of jobs) {
       const keys = window > 0 ? Math.min(window, j.pos0 + j.nt) : j.pos0 + j.nt;
       maxKeys = Math.max(maxKeys, keys);
-      // Keys and values read once per query head (f32 sizes: an upper bound for the other cache types).
-      work += j.nt * nHead * keys * headDim * 8;
+      // Scores and the weighted sum of values: two multiply-adds per key and dimension, per query head.
+      work += j.nt * nHead * keys * headDim * 2;
     }
     this.ensureScratch((maxKeys + 32 + 64 + 18 * headDim) * 4);
     // A job whose caches live in another memory runs there: its queries are copied in, its output back.

@@ -89,16 +89,17 @@ export class ThreadPool {
   }
 
   /**
-   * Jobs estimated below this much work (bytes streamed, summed over tokens) run on the calling thread:
+   * Jobs estimated below this much work (multiply-adds, summed over tokens) run on the calling thread:
    * splitting them saves microseconds on an idle machine, but waking a worker the OS has descheduled costs
    * milliseconds on a busy one (measured: a nano-sized decode step ran 30x slower on two threads than on one
-   * while other processes kept the cores busy).
+   * while other processes kept the cores busy). Counted in multiply-adds rather than weight bytes so that a
+   * 4-bit matrix is not run alone just because it is small in bytes.
    */
   minParallelWork = 1024 * 1024;
 
   /**
    * Runs the calls split across all threads and returns when every thread has finished its share. `work`:
-   * an estimate of the job's size in bytes (see minParallelWork); unknown means large.
+   * an estimate of the job's size in multiply-adds (see minParallelWork); unknown means large.
    */
   run(calls: readonly KernelCall[], work = Infinity): void {
     if (this.closed) throw new Error('thread pool is closed');
