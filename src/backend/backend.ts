@@ -107,8 +107,6 @@ export interface Backend {
   memoryBytes(): number;
   /** Releases threads and memory; the backend is unusable afterwards. */
   close(): Promise<void>;
-  /** Optional: runs fn without spreading work over threads (for passes too small to share). */
-  serial?<T>(fn: () => T): T;
 
   /** y[t] = W x[t] for nt tokens: x is [nt][W.cols], y is [nt][W.rows]. */
   matmul(y: Tensor, w: Matrix, x: Tensor, nt: number): void;

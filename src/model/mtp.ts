@@ -41,14 +41,10 @@ export interface MtpResult {
   readonly logits: Float32Array | null;
 }
 
-/** Heads whose weights take less than this run on the calling thread: waking workers costs more. */
-const SERIAL_BYTES = 8 * 2 ** 20;
-
 export class MtpHeads {
   /** Number of MTP layers in the file. */
   readonly count: number;
   private readonly residual: Tensor;
-  private readonly small: boolean[];
 
   constructor(readonly model: Step35Model, readonly maxBatch: number) {
     const cfg = model.config;
@@ -58,12 +54,6 @@ export class MtpHeads {
       if (model.weights.layers[cfg.nLayer + k]!.moe) throw new Error(`MTP layer ${cfg.nLayer + k} has routed experts; MTP layers have a dense FFN`);
     }
     this.residual = model.backend.alloc(maxBatch * cfg.nEmbd);
-    this.small = Array.from({ length: this.count }, (_, k) => {
-      const w = model.weights.layers[cfg.nLayer + k]!;
-      const a = w.attn, nx = w.nextn!, m = w.mlp!;
-      const mats = [nx.ehProj, a.q, a.k, a.v, a.o, a.gate, m.gate, m.up, m.down, nx.head ?? model.weights.output];
-      return mats.reduce((sum, x) => sum + (x?.bytes ?? 0), 0) < SERIAL_BYTES;
-    });
   }
 
   layer(k: number): LayerConfig {
@@ -81,13 +71,6 @@ export class MtpHeads {
    * with hidden row i ([n][E]). Writes those positions' keys and values to the cache and advances it.
    */
   run(k: number, tokens: readonly number[], hidden: Float32Array, cache: MtpLayerCache, logits: boolean): MtpResult {
-    const B = this.model.backend;
-    // A small head's one-row pass is cheaper on this thread than spread over workers (same results).
-    if (this.small[k] && B.serial && tokens.length <= 4) return B.serial(() => this.pass(k, tokens, hidden, cache, logits));
-    return this.pass(k, tokens, hidden, cache, logits);
-  }
-
-  private pass(k: number, tokens: readonly number[], hidden: Float32Array, cache: MtpLayerCache, logits: boolean): MtpResult {
     const { model } = this;
     const cfg = model.config;
     const B = model.backend;

@@ -87,18 +87,6 @@ export class CpuBackend implements Backend {
     return this.shards.length;
   }
 
-  /** Runs fn with every kernel on the calling thread (no pool dispatch), for passes too small to share. */
-  serial<T>(fn: () => T): T {
-    const pool = this.getPool();
-    const was = pool.solo;
-    pool.solo = true;
-    try {
-      return fn();
-    } finally {
-      pool.solo = was;
-    }
-  }
-
   /**
    * The pool, (re)started when memories were added since it was made: workers instantiate the kernels over
    * every memory when they start.

@@ -73,12 +73,6 @@ export class ThreadPool {
     }
   }
 
-  /**
-   * Run every job on the calling thread alone (set around passes too small to share: waking the workers
-   * costs more than their share). Results are the same: each output element is computed by one thread.
-   */
-  solo = false;
-
   /** Whether every worker has started; until then run() computes each job on the calling thread alone. */
   get started(): boolean {
     return this.threads === 1 || Atomics.load(this.ctl, CTL.READY) >= this.threads - 1;
@@ -118,7 +112,7 @@ export class ThreadPool {
     });
     // Until every worker has started (they load asynchronously, and under a module loader such as tsx
     // they cannot finish while this thread blocks), the caller runs the whole job itself.
-    if (this.solo || work < this.minParallelWork || this.threads === 1 || Atomics.load(this.ctl, CTL.READY) < this.threads - 1) {
+    if (work < this.minParallelWork || this.threads === 1 || Atomics.load(this.ctl, CTL.READY) < this.threads - 1) {
       runShare(this.kernels, job, 0, 1, this.scratch, this.threads);
       return;
     }
