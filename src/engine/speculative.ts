@@ -33,6 +33,20 @@ import { Rng } from '../common/rng.js';
 import { acceptOrResample, drawFrom, type SparseDist } from './speculative-accept.js';
 import { argmax, Sampler, type TokenSampler } from './sampler.js';
 import type { Session } from './session.js';
+import type { Step35Model } from '../model/step35.js';
+
+/**
+ * What a drafter works on: the trunk model, one sequence's cache (its length) and the tokens it holds. A
+ * Session is one; the server's batch scheduler gives each slot one (src/server/engine/model-port.ts) and
+ * verifies the drafts of all its slots in one batched pass itself (propose() / commit()).
+ */
+export interface DraftTarget {
+  readonly model: Step35Model;
+  readonly cache: { readonly length: number };
+  /** The tokens whose keys and values the cache holds, in order. */
+  readonly tokens: readonly number[];
+  readonly contextSize: number;
+}
 
 export type DraftMode = 'chain' | 'roundrobin';
 
@@ -126,7 +140,7 @@ export class Drafter {
   private draftMs = 0;
   private verifyMs = 0;
 
-  constructor(readonly session: Session) {
+  constructor(readonly session: DraftTarget) {
     const model = session.model;
     this.heads = new Heads(model, model.maxBatch);
     this.caches = Array.from({ length: this.heads.count }, (_, k) => this.heads.newCache(k, session.contextSize));
@@ -172,12 +186,15 @@ export class Drafter {
     this.verifyMs = 0;
   }
 
-  /** Records the trunk's hidden states of prompt positions [start, end) (the rows of the last pass). */
-  onPrefillChunk(promptLength: number, start: number, end: number): void {
+  /**
+   * Records the trunk's hidden states of prompt positions [start, end), which were rows row0.. of the last
+   * pass (row0 is 0 unless the pass carried other sequences' tokens before them).
+   */
+  onPrefillChunk(promptLength: number, start: number, end: number, row0 = 0): void {
     const E = this.session.model.config.nEmbd;
     const from = Math.max(start, promptLength - this.keep - 1);
     if (from >= end) return;
-    const rows = this.session.model.hiddenRows(from - start, end - from);
+    const rows = this.session.model.hiddenRows(row0 + from - start, end - from);
     for (let p = from; p < end; p++) this.stores[0]!.set(p, rows.subarray((p - from) * E, (p - from + 1) * E));
   }
 
@@ -250,10 +267,12 @@ export class Drafter {
   /**
    * One draft-and-verify step: `pending` is the last generated token (not yet in the trunk's cache) and at
    * most `maxDraft` tokens are drafted. The sampler's history must hold everything generated so far; the
-   * step accepts every token it returns into it.
+   * step accepts every token it returns into it. Needs a Session as target (it runs the verification pass
+   * itself); the server's scheduler verifies many sequences in one pass with propose() and commit().
    */
   step(pending: number, sampler: TokenSampler, maxDraft: number): StepResult {
-    const session = this.session;
+    const session = this.session as DraftTarget & Partial<Pick<Session, 'decodeMany' | 'rollback'>>;
+    if (!session.decodeMany || !session.rollback) throw new Error('Drafter.step() needs a Session; a batch scheduler uses propose() and commit()');
     const n = session.cache.length;
     const N = Math.max(0, Math.min(this.n, maxDraft));
     const exact = sampler instanceof Sampler && sampler.options.temperature > 0;
@@ -285,31 +304,7 @@ export class Drafter {
       if (this.pMin > 0 && softmaxAt(row, d) < this.pMin) return -1;
       return d;
     };
-    if (N > 0) {
-      if (this.mode === 'chain') {
-        for (let k = 1; k <= N; k++) {
-          // Head k at position n-1 reads x_{n-1+k}; keep its hidden rows only if a higher head reads them.
-          const r = this.catchUp(k - 1, k, k, n - 1, n, pending, drafts, k < this.heads.count)!;
-          const d = choose(r.logits, k);
-          if (d < 0) break;
-          drafts.push(d);
-        }
-      } else {
-        const k = this.round++ % this.heads.count;
-        let r = this.catchUp(k, 1, 1, n - 1, n, pending, drafts, false)!;
-        const cache = this.caches[k]!;
-        for (let j = 1; j <= N; j++) {
-          if (j > 1) {
-            // The head's own output stands in for the trunk's hidden state one position further on.
-            const res = this.heads.run(k, [drafts[j - 2]!], r.hidden.slice(), cache, true);
-            r = { logits: res.logits!, hidden: res.hidden };
-          }
-          const d = choose(r.logits, j);
-          if (d < 0) break;
-          drafts.push(d);
-        }
-      }
-    }
+    this.runHeads(pending, N, drafts, choose);
     const D = drafts.length;
     const t1 = performance.now();
 
@@ -343,7 +338,75 @@ export class Drafter {
 
     // Roll back.
     session.rollback(n + 1 + accepted);
-    const E = session.model.config.nEmbd;
+    this.commit(n, D, accepted, hidden);
+    const t2 = performance.now();
+    this.draftMs += t1 - t0;
+    this.verifyMs += t2 - t1;
+    return { tokens, logits, drafted: D, accepted };
+  }
+
+  /**
+   * Greedy drafts for a verification pass someone else runs (the server's batch scheduler): up to
+   * `maxDraft` tokens after `pending` (the last generated token, not yet in the trunk's cache), each the
+   * `pick` of its head's logits (default argmax). Stops early at a draft under pMin. Follow the pass with
+   * the trunk's rollback and commit().
+   */
+  propose(pending: number, maxDraft: number, pick: (logits: Float32Array) => number = argmax): number[] {
+    const t0 = performance.now();
+    const N = Math.max(0, Math.min(this.n, maxDraft));
+    const drafts: number[] = [];
+    this.runHeads(pending, N, drafts, (head, depth) => {
+      const logits = this.draftLogits(depth, head, () => [...this.session.tokens, pending, ...drafts]);
+      const d = pick(logits);
+      if (this.pMin > 0 && softmaxAt(logits, d) < this.pMin) return -1;
+      return d;
+    });
+    this.draftMs += performance.now() - t0;
+    return drafts;
+  }
+
+  /**
+   * Runs the heads for up to N drafts after `pending`: `choose` turns a head's logits at a depth into the
+   * draft (or -1 to stop drafting); the drafts go into `drafts` as they are chosen.
+   */
+  private runHeads(pending: number, N: number, drafts: number[], choose: (head: Float32Array, depth: number) => number): void {
+    if (N <= 0) return;
+    const n = this.session.cache.length;
+    if (this.mode === 'chain') {
+      for (let k = 1; k <= N; k++) {
+        // Head k at position n-1 reads x_{n-1+k}; keep its hidden rows only if a higher head reads them.
+        const r = this.catchUp(k - 1, k, k, n - 1, n, pending, drafts, k < this.heads.count)!;
+        const d = choose(r.logits, k);
+        if (d < 0) break;
+        drafts.push(d);
+      }
+    } else {
+      const k = this.round++ % this.heads.count;
+      let r = this.catchUp(k, 1, 1, n - 1, n, pending, drafts, false)!;
+      const cache = this.caches[k]!;
+      for (let j = 1; j <= N; j++) {
+        if (j > 1) {
+          // The head's own output stands in for the trunk's hidden state one position further on.
+          const res = this.heads.run(k, [drafts[j - 2]!], r.hidden.slice(), cache, true);
+          r = { logits: res.logits!, hidden: res.hidden };
+        }
+        const d = choose(r.logits, j);
+        if (d < 0) break;
+        drafts.push(d);
+      }
+    }
+  }
+
+  /**
+   * After a verification pass over [pending, d_1..d_drafted] at trunk positions n.., of which `accepted`
+   * drafts were kept, and after the trunk's cache was rolled back to n + 1 + accepted positions: records the
+   * trunk's hidden states of the kept positions (`hidden`: the pass's rows for this sequence, at least
+   * accepted + 1 of them) and rolls every head's cache back to the positions whose inputs were all real
+   * tokens. Counts the step in the statistics.
+   */
+  commit(n: number, drafted: number, accepted: number, hidden: Float32Array): void {
+    const E = this.session.model.config.nEmbd;
+    if (!(accepted >= 0 && accepted <= drafted) || hidden.length < (accepted + 1) * E) throw new RangeError(`commit: ${accepted} of ${drafted} drafts with ${hidden.length / E} hidden rows`);
     for (let i = 0; i <= accepted; i++) this.stores[0]!.set(n + i, hidden.subarray(i * E, (i + 1) * E));
     if (this.mode === 'chain') {
       for (let k = 1; k <= this.heads.count; k++) {
@@ -358,16 +421,12 @@ export class Drafter {
       for (const cache of this.caches) if (cache.length > n) cache.length = n;
     }
     this.gc();
-    const t2 = performance.now();
 
     this.steps++;
-    for (let j = 0; j < D; j++) {
+    for (let j = 0; j < drafted; j++) {
       this.draftedByDepth[j]!++;
       if (j < accepted) this.acceptedByDepth[j]!++;
     }
-    this.draftMs += t1 - t0;
-    this.verifyMs += t2 - t1;
-    return { tokens, logits, drafted: D, accepted };
   }
 
   /**
