@@ -56,7 +56,15 @@ export type ChatEvent =
       /** The stop string that ended generation, if one did. */
       readonly stopSequence?: string;
       readonly usage: { readonly promptTokens: number; readonly completionTokens: number; readonly reasoningTokens: number; readonly cachedTokens: number };
-      readonly timings: { readonly prefillMs: number; readonly decodeMs: number; readonly decodeTokensPerSecond: number; readonly draftAcceptance?: number };
+      readonly timings: {
+        readonly prefillMs: number;
+        readonly decodeMs: number;
+        readonly decodeTokensPerSecond: number;
+        /** Speculative decoding, when drafts were made: drafted tokens verified, those kept, and their ratio. */
+        readonly draftTokens?: number;
+        readonly draftAcceptedTokens?: number;
+        readonly draftAcceptance?: number;
+      };
       /** Why the server ended generation itself (reasoning budget, repetition guard), if it did. */
       readonly note?: string;
     };

@@ -23,16 +23,17 @@ async function serve(args: string[]) {
       throw new Error(`serve exited with ${code}: ${err}`);
     }),
   ]);
-  return { child, info: JSON.parse(first) as { url: string; model: string; contextSize: number; apiKey: boolean }, stderr: () => err };
+  return { child, info: JSON.parse(first) as { url: string; model: string; contextSize: number; apiKey: boolean; draft: number }, stderr: () => err };
 }
 
 describe('stepflash serve', () => {
   test('serves the default model to the OpenAI and Anthropic SDKs and stops on SIGTERM', { timeout: 120_000 }, async () => {
-    const { child, info } = await serve(['--api-key', 'sekret', '--ctx', '2048', '--parallel', '2']);
+    const { child, info } = await serve(['--api-key', 'sekret', '--ctx', '2048', '--parallel', '2', '--draft', '3']);
     try {
       assert.match(info.url, /^http:\/\/127\.0\.0\.1:\d+$/, 'binds to loopback by default');
       assert.equal(info.contextSize, 2048);
       assert.equal(info.apiKey, true);
+      assert.equal(info.draft, 3);
 
       const openai = new OpenAI({ baseURL: `${info.url}/v1`, apiKey: 'sekret' });
       const models = await openai.models.list();
@@ -48,6 +49,10 @@ describe('stepflash serve', () => {
       assert.equal(m.usage.output_tokens, 8);
 
       await assert.rejects(new OpenAI({ baseURL: `${info.url}/v1`, apiKey: 'wrong' }).models.list(), (e: unknown) => e instanceof OpenAI.AuthenticationError);
+      // The default (nano) model drafted with its MTP heads while it answered.
+      const metrics = await (await fetch(`${info.url}/metrics`, { headers: { authorization: 'Bearer sekret' } })).text();
+      assert.match(metrics, /^stepflash_draft_max_tokens 3$/m);
+      assert.ok(Number(/^stepflash_draft_tokens_total (\d+)$/m.exec(metrics)?.[1]) > 0, metrics);
       const health = await fetch(`${info.url}/health`);
       assert.equal(health.status, 200, 'health needs no key');
       const page = await fetch(`${info.url}/`);
@@ -61,7 +66,7 @@ describe('stepflash serve', () => {
   });
 
   test('bad flags are refused with a message that names the flag', () => {
-    for (const [flag, value] of [['--port', '70000'], ['--parallel', '0'], ['--reasoning-format', 'xml'], ['--body-limit', '-1']] as const) {
+    for (const [flag, value] of [['--port', '70000'], ['--parallel', '0'], ['--reasoning-format', 'xml'], ['--body-limit', '-1'], ['--draft', '4']] as const) {
       const r = spawnSync(process.execPath, ['--import', 'tsx', main, 'serve', flag, value], { cwd: root, encoding: 'utf8', timeout: 60_000 });
       assert.equal(r.status, 1, `${flag} ${value}`);
       assert.match(r.stderr, new RegExp(flag.slice(2)), r.stderr);

@@ -3,6 +3,7 @@
 // scripts can wait for); stops cleanly on SIGINT/SIGTERM.
 import type { Command } from 'commander';
 import { addCacheTypeFlags, cacheTypesFrom, type CacheTypeFlags } from '../cache-type-flags.js';
+import { addDraftFlags, draftFrom, type DraftFlags } from '../draft-options.js';
 import { createChatService } from '../../server/engine/index.js';
 import { startServer } from '../../server/server.js';
 import type { ReasoningField } from '../../server/api/openai/index.js';
@@ -16,7 +17,6 @@ interface ServeFlags {
   apiKey?: string;
   parallel: string;
   ctx?: string;
-  draft: string;
   queue?: string;
   reasoningBudget?: string;
   reasoningFormat: string;
@@ -46,7 +46,6 @@ export function registerServe(program: Command): void {
     .option('--api-key <key>', 'require this key as "Authorization: Bearer" or "x-api-key" (default: $STEPFLASH_API_KEY, else none)')
     .option('--parallel <n>', 'sequences decoded together in one batched forward pass', '1')
     .option('--ctx <n>', `context per sequence in tokens (default: the model's, at most ${DEFAULT_CTX})`)
-    .option('--draft <n>', 'speculative draft tokens per step (MTP); 0 turns drafting off', '0')
     .option('--queue <n>', 'requests that may wait for a slot before new ones get 429/529 (default 4 x parallel)')
     .option('--reasoning-budget <n>', 'reasoning tokens after which the server closes the reasoning itself (default 16384)')
     .option('--reasoning-format <field>', `where OpenAI responses put reasoning: ${REASONING_FIELDS.join(', ')}`, 'reasoning_content')
@@ -54,11 +53,12 @@ export function registerServe(program: Command): void {
     .option('--no-web', 'do not serve the web chat at /')
     .option('--json', 'print one JSON line {"url", "model", ...} when ready, for scripts')
     .option('-q, --quiet', 'no per-request log lines');
-  addCacheTypeFlags(addThreadsFlag(cmd)).action(async (f: ServeFlags & CacheTypeFlags) => {
+  addDraftFlags(addCacheTypeFlags(addThreadsFlag(cmd))).action(async (f: ServeFlags & CacheTypeFlags & DraftFlags) => {
     const port = nonNegativeInt('port', f.port);
     if (port > 65535) throw new Error(`--port must be at most 65535, got ${port}`);
     const parallel = positiveInt('parallel', f.parallel);
-    const draft = nonNegativeInt('draft', f.draft);
+    const drafting = draftFrom(f);
+    const draft = drafting.n;
     const queueSize = f.queue === undefined ? undefined : nonNegativeInt('queue', f.queue);
     const reasoningBudget = f.reasoningBudget === undefined ? undefined : nonNegativeInt('reasoning-budget', f.reasoningBudget);
     const bodyLimitMiB = Number(f.bodyLimit);
@@ -81,6 +81,8 @@ export function registerServe(program: Command): void {
       contextSize,
       parallel,
       draft,
+      ...(drafting.mode ? { draftMode: drafting.mode } : {}),
+      ...(drafting.pMin ? { draftPMin: drafting.pMin } : {}),
       cacheTypes,
       ...(queueSize !== undefined ? { queueSize } : {}),
       ...(reasoningBudget !== undefined ? { reasoningBudget } : {}),

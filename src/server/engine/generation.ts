@@ -5,7 +5,7 @@
 // an end-of-generation token, a stop string, the token limit, the repetition guard, or cancellation.
 import type { ChatEvent, FinishReason, TokenLogprob } from '../chat-service.js';
 import { ChatError } from '../chat-service.js';
-import { tokenLogprobs, type Sampler } from '../../engine/sampler.js';
+import { argmax, tokenLogprobs, type Sampler } from '../../engine/sampler.js';
 import { StopMatcher } from '../../engine/stop.js';
 import { OutputParser, type OutputEvent, type ToolDefinition } from '../../format/index.js';
 import type { StreamDecoder, Tokenizer } from '../../tokenizer/index.js';
@@ -77,6 +77,8 @@ export class Generation implements SchedulerJob {
   private completionTokens = 0;
   private reasoningTokens = 0;
   private toolCalls = 0;
+  private drafted = 0;
+  private draftsAccepted = 0;
   private pendingLogprobs: TokenLogprob[] = [];
   private stopHit: string | null = null;
   private notes: string[] = [];
@@ -146,6 +148,21 @@ export class Generation implements SchedulerJob {
 
   cancelled(): void {
     this.finish('cancelled');
+  }
+
+  draftRoom(): number {
+    return this.ended ? 0 : Math.max(0, this.opts.maxTokens - this.completionTokens - 1);
+  }
+
+  /** The draft the generation's greedy choice would most likely agree with: after logit bias and penalties. */
+  draftPick(logits: Float32Array): number {
+    return argmax(this.opts.sampler.process(logits));
+  }
+
+  countDrafts(drafted: number, accepted: number): void {
+    this.drafted += drafted;
+    this.draftsAccepted += accepted;
+    this.shared.metrics.drafts(drafted, accepted);
   }
 
   failed(error: unknown): void {
@@ -315,7 +332,12 @@ export class Generation implements SchedulerJob {
       finishReason: reason,
       ...(this.stopHit !== null ? { stopSequence: this.stopHit } : {}),
       usage,
-      timings: { prefillMs, decodeMs, decodeTokensPerSecond },
+      timings: {
+        prefillMs,
+        decodeMs,
+        decodeTokensPerSecond,
+        ...(this.drafted > 0 ? { draftTokens: this.drafted, draftAcceptedTokens: this.draftsAccepted, draftAcceptance: this.draftsAccepted / this.drafted } : {}),
+      },
       ...(this.notes.length > 0 ? { note: this.notes.join('; ') } : {}),
     });
     this.events.close();

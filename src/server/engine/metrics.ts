@@ -78,6 +78,12 @@ export class EngineMetrics {
     this.tps.observe(tokensPerSecond);
   }
 
+  /** Draft tokens verified and kept (speculative decoding), as they are decided. */
+  drafts(drafted: number, accepted: number): void {
+    this.draftTokens += drafted;
+    this.draftAccepted += accepted;
+  }
+
   step(ms: number, tokens: number): void {
     this.steps++;
     this.stepTokens += tokens;

@@ -7,8 +7,18 @@
 //
 // A new request takes the free slot whose cache shares the longest prefix with its prompt, so a
 // conversation's next turn (or a repeated system prompt) evaluates only what is new.
+//
+// Speculative decoding (`draft`): before each step, every decoding slot's MTP heads draft up to N tokens
+// after its pending one, and the step's single pass carries [pending, d_1..d_k] for each of them (all
+// logits rows) next to the prompt chunks: the drafts of all active sequences are verified together, in the
+// same batched pass that plain decoding would run. The job then chooses a token from each row in turn,
+// exactly as without drafting, and a draft is kept while it is the token the job chose; the first
+// disagreement (or the row after the last draft) gives the step's last token. The sequence, its token
+// list and the slot's MTP caches are rolled back past the first rejected draft. Drafts only take the
+// budget left after one token per decoding slot, so drafting never delays another sequence's token.
 import { ChatError } from '../chat-service.js';
 import { yieldToEventLoop } from '../../engine/session.js';
+import { resolveDraft, type DraftOptions } from '../../engine/speculative.js';
 import type { EngineBatchItem, EngineModel } from './model-port.js';
 import { Slot, type SchedulerJob } from './slot.js';
 
@@ -25,6 +35,20 @@ export interface SchedulerOptions {
   readonly stallMs?: number;
   /** Called after every step (for metrics). */
   readonly onStep?: (info: StepInfo) => void;
+  /** Speculative decoding with the model's MTP heads (n 1..3; absent or n 0: off). */
+  readonly draft?: DraftOptions;
+}
+
+/** One sequence's share of a step: its tokens, where they start in the sequence and in the pass, its drafts. */
+interface BatchEntry {
+  readonly slot: Slot;
+  readonly item: EngineBatchItem;
+  /** The sequence's length before the pass. */
+  readonly pos0: number;
+  /** The item's first row in the pass. */
+  row0: number;
+  /** Drafted tokens after the pending one (decode items of a drafting scheduler), else empty. */
+  readonly drafts: readonly number[];
 }
 
 export interface StepInfo {
@@ -32,6 +56,9 @@ export interface StepInfo {
   readonly tokens: number;
   readonly sequences: number;
   readonly promptTokens: number;
+  /** Draft tokens verified in the pass, and how many were kept. */
+  readonly drafted: number;
+  readonly accepted: number;
 }
 
 export interface SchedulerStats {
@@ -46,6 +73,8 @@ export class BatchScheduler {
   readonly queueSize: number;
   readonly stepTokens: number;
   readonly stallMs: number;
+  /** Drafts per step (0: off). */
+  readonly draftN: number;
   private readonly slots: Slot[];
   private readonly queue: SchedulerJob[] = [];
   /** The abort listener of each queued job, removed when it leaves the queue. */
@@ -74,7 +103,14 @@ export class BatchScheduler {
     this.parallel = parallel;
     this.queueSize = queueSize;
     this.stallMs = opts.stallMs ?? 120_000;
-    this.slots = Array.from({ length: parallel }, (_, i) => new Slot(i, model, contextSize));
+    let draft: DraftOptions | null = null;
+    if (opts.draft && opts.draft.n !== 0) {
+      if (!model.createDrafter || !(model.draftHeads! > 0)) throw new Error(`this model has no MTP (nextn) heads, so it cannot draft tokens: use draft 0`);
+      resolveDraft(model.draftHeads!, opts.draft); // a clear error for an impossible n or mode
+      draft = opts.draft;
+    }
+    this.draftN = draft?.n ?? 0;
+    this.slots = Array.from({ length: parallel }, (_, i) => new Slot(i, model, contextSize, draft));
   }
 
   get stats(): SchedulerStats {
@@ -236,10 +272,13 @@ export class BatchScheduler {
     }
   }
 
-  /** One token per decoding slot, then prompt chunks (oldest request first) in what is left of the budget. */
-  private buildBatch(): { slot: Slot; item: EngineBatchItem }[] {
-    const out: { slot: Slot; item: EngineBatchItem }[] = [];
-    let budget = this.stepTokens;
+  /**
+   * One token per decoding slot, then its drafts (when drafting) in what is left of the budget, then prompt
+   * chunks (oldest request first) in what is left after that.
+   */
+  private buildBatch(): BatchEntry[] {
+    const out: BatchEntry[] = [];
+    const decoding: Slot[] = [];
     for (const slot of this.slots) {
       if (!slot.job || slot.prefilling || slot.pending.length === 0) continue;
       if (slot.sequence.length + slot.pending.length > slot.sequence.maxLength) {
@@ -248,21 +287,40 @@ export class BatchScheduler {
         job.failed(new Error('the sequence is full (the request should have ended at its token limit)'));
         continue;
       }
-      out.push({ slot, item: { tokens: slot.pending, seq: slot.sequence, logits: 'last' } });
-      budget -= slot.pending.length;
+      decoding.push(slot);
+    }
+    let budget = this.stepTokens - decoding.reduce((a, s) => a + s.pending.length, 0);
+    for (const slot of decoding) {
+      const seq = slot.sequence;
+      let drafts: number[] = [];
+      const drafter = slot.pending.length === 1 ? slot.drafter : null;
+      if (drafter) {
+        const job = slot.job!;
+        // Only what the budget, the sequence and the job's token limit leave room for.
+        const room = Math.min(this.draftN, budget, seq.maxLength - seq.length - 1, job.draftRoom?.() ?? Infinity);
+        if (room > 0) drafts = drafter.propose(slot.pending[0]!, room, job.draftPick ? (l) => job.draftPick!(l) : undefined);
+        budget -= drafts.length;
+      }
+      const tokens = drafts.length > 0 ? [...slot.pending, ...drafts] : slot.pending;
+      out.push({ slot, item: { tokens, seq, logits: drafts.length > 0 ? 'all' : 'last' }, pos0: seq.length, row0: 0, drafts });
     }
     const prefilling = this.slots.filter((s) => s.job && s.prefilling).sort((a, b) => a.admittedAt - b.admittedAt);
     for (const slot of prefilling) {
       if (budget <= 0) break;
       const n = Math.min(budget, slot.pending.length);
       const last = n === slot.pending.length;
-      out.push({ slot, item: { tokens: slot.pending.slice(0, n), seq: slot.sequence, logits: last ? 'last' : 'none' } });
+      out.push({ slot, item: { tokens: slot.pending.slice(0, n), seq: slot.sequence, logits: last ? 'last' : 'none' }, pos0: slot.sequence.length, row0: 0, drafts: [] });
       budget -= n;
+    }
+    let row = 0;
+    for (const e of out) {
+      e.row0 = row;
+      row += e.item.tokens.length;
     }
     return out;
   }
 
-  private async runStep(batch: { slot: Slot; item: EngineBatchItem }[]): Promise<void> {
+  private async runStep(batch: BatchEntry[]): Promise<void> {
     const t0 = performance.now();
     this.stepStartedAt = t0;
     let results: Float32Array[];
@@ -285,7 +343,10 @@ export class BatchScheduler {
     this.steps++;
     let tokens = 0;
     let promptTokens = 0;
-    batch.forEach(({ slot, item }, i) => {
+    let drafted = 0;
+    let accepted = 0;
+    batch.forEach((entry, i) => {
+      const { slot, item } = entry;
       tokens += item.tokens.length;
       if (slot.prefilling) promptTokens += item.tokens.length;
       for (const t of item.tokens) slot.tokens.push(t);
@@ -294,29 +355,76 @@ export class BatchScheduler {
       if (slot.prefilling) slot.sequence.checkpoint?.();
       const job = slot.job;
       if (!job) return; // closed while the pass ran
-      if (item.logits === 'none') {
-        slot.pending = slot.pending.slice(item.tokens.length);
+      if (slot.prefilling) {
+        slot.drafter?.prefilled(job.prompt.length, entry.pos0, entry.pos0 + item.tokens.length, entry.row0);
+        if (item.logits === 'none') {
+          slot.pending = slot.pending.slice(item.tokens.length);
+          return;
+        }
+        slot.prefilling = false;
+        try {
+          slot.drafter?.afterPrefill();
+        } catch (e) {
+          slot.release();
+          job.failed(e);
+          return;
+        }
+        this.advance(slot, job, [results[i]!], []);
         return;
       }
-      slot.prefilling = false;
-      let next: number | null;
+      const D = entry.drafts.length;
+      const rows = D === 0 ? [results[i]!] : Array.from({ length: D + 1 }, (_, r) => results[i]!.subarray(r * this.model.vocabSize, (r + 1) * this.model.vocabSize));
+      const kept = this.advance(slot, job, rows, entry.drafts);
+      drafted += D;
+      accepted += kept;
+      // Roll the sequence back past the first rejected draft: it holds the pending token and the kept drafts.
+      const keep = entry.pos0 + item.tokens.length - D + kept;
+      if (slot.sequence.length > keep) {
+        slot.sequence.truncate(keep);
+        slot.tokens.length = keep;
+      }
       try {
-        next = job.signal.aborted ? null : job.next(results[i]!);
+        slot.drafter?.commit(entry.pos0, D, kept, entry.row0);
       } catch (e) {
-        slot.release();
-        job.failed(e);
-        return;
-      }
-      if (job.signal.aborted && next === null) {
-        slot.release();
-        job.cancelled();
-      } else if (next === null) {
-        slot.release();
-      } else {
-        slot.pending = [next];
+        const j = slot.job;
+        slot.reset();
+        j?.failed(e);
       }
     });
     this.lastProgress = performance.now();
-    this.opts.onStep?.({ ms, tokens, sequences: batch.length, promptTokens });
+    this.opts.onStep?.({ ms, tokens, sequences: batch.length, promptTokens, drafted, accepted });
+  }
+
+  /**
+   * Lets the job choose a token from each logits row in turn (rows after the pending token and after each
+   * draft) while its choice is the draft already evaluated; the first other choice (or the choice after
+   * the last draft) becomes the slot's pending token. Returns the drafts kept. Ends the job's slot when it
+   * finishes, is cancelled or throws.
+   */
+  private advance(slot: Slot, job: SchedulerJob, rows: readonly Float32Array[], drafts: readonly number[]): number {
+    if (drafts.length > 0) job.countDrafts?.(drafts.length, 0);
+    let kept = 0;
+    let next: number | null = null;
+    try {
+      for (let r = 0; r < rows.length; r++) {
+        next = job.signal.aborted ? null : job.next(rows[r]!);
+        if (next === null || r >= drafts.length || next !== drafts[r]) break;
+        kept++;
+        job.countDrafts?.(0, 1);
+      }
+    } catch (e) {
+      slot.release();
+      job.failed(e);
+      return kept;
+    }
+    if (job.signal.aborted && next === null) {
+      slot.release();
+      job.cancelled();
+    } else if (next === null) {
+      slot.release();
+    } else {
+      slot.pending = [next];
+    }
+    return kept;
   }
 }

@@ -3,6 +3,7 @@
 // scheduler as a Generation whose events the API route streams.
 import { ChatError, type ChatEvent, type ChatRequest, type ChatService } from '../chat-service.js';
 import { resolveSamplerOptions, Sampler } from '../../engine/sampler.js';
+import type { DraftMode } from '../../engine/speculative.js';
 import type { ToolDefinition } from '../../format/index.js';
 import type { KvCacheTypes } from '../../engine/kv-cache.js';
 import { Step35Model } from '../../model/step35.js';
@@ -32,8 +33,16 @@ export interface ChatServiceOptions {
   readonly parallel?: number;
   /** Requests that may wait for a slot before new ones are refused as overloaded. Default 4 × parallel. */
   readonly queueSize?: number;
-  /** Speculative draft length; accepted and reported (speculative decoding is not implemented yet). */
+  /**
+   * Speculative decoding: tokens the model's MTP heads draft per step (0..3, default 0: off). Every decoding
+   * sequence drafts, and the drafts of all of them are verified in the step's one batched pass; the output
+   * is what draft 0 produces (see scheduler.ts). Needs a model with MTP heads.
+   */
   readonly draft?: number;
+  /** How the heads draft (default: chain when the model has at least `draft` heads, else roundrobin). */
+  readonly draftMode?: DraftMode;
+  /** Stop drafting at a token the head gives less than this probability (default 0: never). */
+  readonly draftPMin?: number;
   /** Reasoning tokens before the server closes the reasoning itself, when a request sets none. Default 16384. */
   readonly reasoningBudget?: number;
   /** Tokens per forward pass (decode tokens plus prompt chunks). Default: the model's batch size. */
@@ -67,7 +76,7 @@ export class EngineChatService implements ChatService {
     this.modelName = options.modelName ?? 'step3.5-flash';
     this.contextSize = options.contextSize ?? 4096;
     this.draft = options.draft ?? 0;
-    if (!Number.isInteger(this.draft) || this.draft < 0) throw new RangeError(`draft must be a non-negative integer, got ${this.draft}`);
+    if (!Number.isInteger(this.draft) || this.draft < 0 || this.draft > 3) throw new RangeError(`draft must be an integer from 0 to 3, got ${this.draft}`);
     this.reasoningBudget = options.reasoningBudget ?? DEFAULT_REASONING_BUDGET;
     if (!(this.reasoningBudget >= 0)) throw new RangeError(`reasoningBudget must be >= 0, got ${this.reasoningBudget}`);
     this.limits = resolveLimits(options.constraintLimits);
@@ -79,6 +88,7 @@ export class EngineChatService implements ChatService {
       stepTokens: options.stepTokens,
       stallMs: (options.stallSeconds ?? 120) * 1000,
       onStep: (s) => this.metricsRegistry.step(s.ms, s.tokens),
+      ...(this.draft > 0 ? { draft: { n: this.draft, ...(options.draftMode ? { mode: options.draftMode } : {}), ...(options.draftPMin ? { pMin: options.draftPMin } : {}) } } : {}),
     });
     this.prompts = new PromptBuilder(tokenizer);
     const texts = new TokenTexts(tokenizer, this.engine.vocabSize);

@@ -1,6 +1,7 @@
 // One of the scheduler's `parallel` sequence slots: a KV cache that outlives the requests it serves, the
 // tokens it holds (for prompt-prefix reuse by the next request), and the request it is serving now.
-import type { EngineModel, EngineSequence } from './model-port.js';
+import type { DraftOptions } from '../../engine/speculative.js';
+import type { EngineDrafter, EngineModel, EngineSequence } from './model-port.js';
 
 /** What the scheduler runs: one request's prompt, then one token at a time until it says it is done. */
 export interface SchedulerJob {
@@ -17,6 +18,15 @@ export interface SchedulerJob {
   cancelled(): void;
   /** A forward pass it was part of failed, or its own next() threw. */
   failed(error: unknown): void;
+  /**
+   * Optional, speculative decoding: how many drafts may follow the pending token (the tokens the job may
+   * still produce after it, less one: a step yields drafts + 1 tokens). Default: no limit.
+   */
+  draftRoom?(): number;
+  /** Optional: the draft a head's logits propose (default argmax), e.g. after the job's logit bias and penalties. */
+  draftPick?(logits: Float32Array): number;
+  /** Optional: `drafted` more tokens were drafted for the job and `accepted` more kept (called as it happens). */
+  countDrafts?(drafted: number, accepted: number): void;
 }
 
 export class Slot {
@@ -32,10 +42,24 @@ export class Slot {
   admittedAt = 0;
   lastUsed = -1;
 
-  constructor(readonly index: number, private readonly model: EngineModel, private readonly contextSize: number) {}
+  private draftState: EngineDrafter | null = null;
+
+  constructor(
+    readonly index: number,
+    private readonly model: EngineModel,
+    private readonly contextSize: number,
+    /** Speculative decoding (n > 0), or null. */
+    private readonly draft: DraftOptions | null = null,
+  ) {}
 
   get sequence(): EngineSequence {
     return (this.seq ??= this.model.createSequence(this.contextSize));
+  }
+
+  /** The slot's drafter (its MTP caches live as long as the slot), or null when not drafting. */
+  get drafter(): EngineDrafter | null {
+    if (!this.draft) return null;
+    return (this.draftState ??= this.model.createDrafter!(this.sequence, this.tokens, this.draft));
   }
 
   get busy(): boolean {
@@ -69,6 +93,7 @@ export class Slot {
     this.prefilling = true;
     this.admittedAt = order;
     this.lastUsed = order;
+    this.drafter?.begin();
   }
 
   /** The job is over; the cache keeps what it holds for the next request's prefix. */

@@ -71,7 +71,7 @@ const value = (samples: Sample[], name: string, labels: Record<string, string> =
   samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
 
 test('/metrics is Prometheus text and its counters move with requests', async () => {
-  const { service } = scripted(() => 'thinking it over\n</think>\nthe answer', { parallel: 2, draft: 3 });
+  const { service } = scripted(() => 'thinking it over\n</think>\nthe answer', { parallel: 2 });
   const http = await serve(service);
   try {
     const before = await fetch(`${http.url}/metrics`);
@@ -80,7 +80,8 @@ test('/metrics is Prometheus text and its counters move with requests', async ()
     const b = parsePrometheus(await before.text()).samples;
     assert.equal(value(b, 'stepflash_requests_total', { outcome: 'stop' }), 0);
     assert.equal(value(b, 'stepflash_slots'), 2);
-    assert.equal(value(b, 'stepflash_draft_max_tokens'), 3);
+    // Drafting with real counts is tested on the nano model (test/server/openai/nano-draft.test.ts).
+    assert.equal(value(b, 'stepflash_draft_max_tokens'), 0);
     assert.ok(Number.isNaN(value(b, 'stepflash_draft_acceptance_ratio')));
 
     const results = await Promise.all([run(service, req('one')), run(service, req('two', { maxTokens: 3 }))]);
@@ -101,10 +102,15 @@ test('/metrics is Prometheus text and its counters move with requests', async ()
     assert.equal(value(a, 'stepflash_active_slots'), 0);
     assert.equal(value(a, 'stepflash_queue_depth'), 0);
     assert.equal(value(a, 'stepflash_engine_healthy'), 1);
+    assert.equal(value(a, 'stepflash_draft_tokens_total'), 0);
   } finally {
     await http.close();
     await service.close();
   }
+});
+
+test('drafting needs MTP heads: a model without them is refused with draft > 0', () => {
+  assert.throws(() => scripted(() => 'x', { draft: 3 }), /no MTP \(nextn\) heads, so it cannot draft/);
 });
 
 test('/health is 200 while the engine works and 503 while a forward pass is stalled', async () => {

@@ -40,8 +40,8 @@ export function usageOf(done: DoneEvent): OpenAIUsage {
 
 /**
  * llama.cpp server's `timings` object (its web UI and others read it): prompt_n are the prompt tokens
- * actually computed (cached ones are cache_n), predicted_* the generated tokens. The engine reports draft
- * acceptance as a fraction only, so draft_n / draft_accepted_n are absent.
+ * actually computed (cached ones are cache_n), predicted_* the generated tokens; draft_n (drafted tokens
+ * verified), draft_accepted_n and their ratio when speculative decoding drafted any.
  */
 export interface Timings {
   prompt_n: number;
@@ -65,6 +65,8 @@ export function timingsOf(done: DoneEvent): Timings {
     predicted_per_second: round3(timings.decodeTokensPerSecond),
     cache_n: usage.cachedTokens,
   };
+  if (timings.draftTokens !== undefined) t.draft_n = timings.draftTokens;
+  if (timings.draftAcceptedTokens !== undefined) t.draft_accepted_n = timings.draftAcceptedTokens;
   if (timings.draftAcceptance !== undefined) t.draft_acceptance = round3(timings.draftAcceptance);
   return t;
 }
