@@ -80,10 +80,24 @@ export class ChatError extends Error {
   }
 }
 
+/** The served model's tokenizer, for POST /tokenize and /detokenize (llama.cpp server's shapes). */
+export interface TokenCodec {
+  /** Token ids are 0..vocabSize-1. */
+  readonly vocabSize: number;
+  /** `addSpecial`: BOS/EOS as the model adds them; `parseSpecial`: control-token text becomes those tokens. */
+  encode(text: string, options: { readonly addSpecial: boolean; readonly parseSpecial: boolean }): number[];
+  /** The bytes one token stands for (control tokens as their text). */
+  piece(id: number): Uint8Array;
+  /** The text of a token sequence, control tokens as their text. */
+  decode(ids: readonly number[]): string;
+}
+
 export interface ChatService {
   /** The served model's name (any requested model name maps to it). */
   readonly modelName: string;
   readonly contextSize: number;
+  /** The tokenizer, when the service has one (the routes answer 404 otherwise). */
+  readonly tokens?: TokenCodec;
   /** Prompt tokens the request would take (chat template applied), for count_tokens endpoints. */
   countTokens(req: Pick<ChatRequest, 'messages' | 'tools'>): number;
   /**

@@ -4,6 +4,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { anthropicRoutes, type AnthropicRoutesOptions } from './api/anthropic/index.js';
 import { openaiRoutes, type OpenAIRouteOptions } from './api/openai/index.js';
+import { tokenizeRoutes } from './api/tokenize.js';
 import type { ChatService } from './chat-service.js';
 import { engineRoutes } from './engine/routes.js';
 import { createApp } from './http/app.js';
@@ -38,6 +39,7 @@ export function serverRoutes(opts: Pick<ServerOptions, 'openai' | 'anthropic' | 
     ...openaiRoutes(opts.openai),
     ...anthropicRoutes(opts.anthropic),
     ...engineRoutes(),
+    ...tokenizeRoutes(),
     ...(opts.webChat === false ? [] : webRoutes()),
   ];
 }

@@ -1,7 +1,7 @@
 // The ChatService the HTTP APIs run on: renders and counts prompts, checks them against the context,
 // clamps max tokens, sets up sampling and constrained decoding, and hands each request to the batch
 // scheduler as a Generation whose events the API route streams.
-import { ChatError, type ChatEvent, type ChatRequest, type ChatService } from '../chat-service.js';
+import { ChatError, type ChatEvent, type ChatRequest, type ChatService, type TokenCodec } from '../chat-service.js';
 import { resolveSamplerOptions, Sampler } from '../../engine/sampler.js';
 import type { DraftMode } from '../../engine/speculative.js';
 import type { ToolDefinition } from '../../format/index.js';
@@ -100,6 +100,16 @@ export class EngineChatService implements ChatService {
       vocabSize: this.engine.vocabSize,
       closeReasoning: tokenizer.encode('\n</think>\n', { parseSpecial: true, addSpecial: false }),
       metrics: this.metricsRegistry,
+    };
+  }
+
+  get tokens(): TokenCodec {
+    const tok = this.options.tokenizer;
+    return {
+      vocabSize: tok.vocabSize,
+      encode: (text, o) => tok.encode(text, o),
+      piece: (id) => tok.tokenToBytes(id, { special: true }),
+      decode: (ids) => tok.decode(ids),
     };
   }
 
