@@ -11,6 +11,8 @@ import { openModel, type OpenModel } from '../../../src/cli/open-model.js';
 import { createChatService } from '../../../src/server/engine/index.js';
 import { startServer, type RunningServer } from '../../../src/server/server.js';
 import type { Timings } from '../../../src/server/api/openai/wire.js';
+// The web chat's footer under each reply (a browser module without DOM use at import).
+import { formatStats } from '../../../assets/web/render.js';
 
 let opened: OpenModel;
 
@@ -96,9 +98,11 @@ it('greedy replies to parallel requests are token for token the same with --draf
     const t = spec[i]!.timings!;
     assert.ok(t.draft_n! > 0 && t.draft_accepted_n! > 0 && t.draft_accepted_n! <= t.draft_n!, JSON.stringify(t));
     assert.equal(t.draft_acceptance, Math.round((t.draft_accepted_n! / t.draft_n!) * 1000) / 1000);
+    assert.match(formatStats(t, undefined), /draft acceptance [1-9]\d*%/);
     const b = base[i]!.timings!;
     assert.equal(b.draft_n, undefined);
     assert.equal(b.draft_acceptance, undefined);
+    assert.match(formatStats(b, undefined), /draft acceptance —/);
   }
   // The nano model's heads agree with the trunk most of the time.
   const drafted = spec.reduce((a, r) => a + r.timings!.draft_n!, 0);
