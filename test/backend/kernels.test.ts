@@ -88,9 +88,10 @@ describe('matmul', () => {
     });
   }
 
-  test('Q8_0 accumulates in llama.cpp x86 order, bit for bit', () => {
+  // 7 rows keep the row layout; 12 are interleaved in groups of four (kernels/q8_0x4.ts).
+  for (const rows of [7, 12]) test(`Q8_0 accumulates in llama.cpp x86 order, bit for bit (${rows} rows)`, () => {
     const B = new CpuBackend();
-    const rows = 7, cols = 256, nt = 3;
+    const cols = 256, nt = 3;
     const W = randn(rows * cols, 3);
     const rb = rowBytes(GGMLType.Q8_0, cols);
     const raw = new Uint8Array(rows * rb);

@@ -38,7 +38,8 @@ export const KERNEL_NAMES = ['matmul_f32', 'matmul_q8_0', 'matmul_q4_0', 'attent
   'tr_matmul_nt', 'tr_transpose', 'tr_attn_fwd', 'tr_attn_bwd', 'tr_swiglu_fwd', 'tr_swiglu_bwd', 'tr_xent_fwd', 'tr_xent_bwd',
   'tr_add', 'tr_rmsnorm_fwd', 'tr_rmsnorm_bwd', 'tr_rmsnorm_dw', 'tr_rope', 'tr_gate_fwd', 'tr_gate_bwd',
   // Attention over f16/bf16/q8_0 key/value caches (kernels/kv.ts).
-  'attention_kv'] as const;
+  'attention_kv',
+  'matmul_q8_0x4'] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 
 /**

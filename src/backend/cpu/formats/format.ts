@@ -56,8 +56,9 @@ let readBuffer = new Uint8Array(0);
  * Reads a matrix's GGUF rows in chunks of about READ_CHUNK bytes, through one buffer shared by every load
  * (a fresh buffer per chunk would leave hundreds of megabytes of garbage behind a large model's load).
  */
-export function forEachRowChunk(src: MatrixSource, rowBytes: number, fn: (r0: number, n: number, raw: Uint8Array) => void): void {
-  const chunkRows = Math.max(1, Math.floor(READ_CHUNK / rowBytes));
+export function forEachRowChunk(src: MatrixSource, rowBytes: number, fn: (r0: number, n: number, raw: Uint8Array) => void, multiple = 1): void {
+  // Chunks start at multiples of `multiple` rows (formats that interleave groups of rows need whole groups).
+  const chunkRows = Math.max(multiple, Math.floor(READ_CHUNK / rowBytes / multiple) * multiple);
   const need = Math.min(chunkRows, src.rows) * rowBytes;
   if (readBuffer.length < need) readBuffer = new Uint8Array(need);
   for (let r0 = 0; r0 < src.rows; r0 += chunkRows) {
