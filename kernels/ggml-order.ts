@@ -20,9 +20,11 @@
   }
 }
 
-/** lanes[l] = the sum over i = l mod 16 of fma(w[i], x[i], .), as tinyBLAS's 16-lane f32 GEMM does. */
-@inline export function fmaRow16(w: usize, x: usize, k: i32, lanes: usize): void {
-  for (let l = 0; l < 16; l += 4) v128.store(lanes + (<usize>l << 2), f32x4.splat(0));
+/**
+ * tinyBLAS's 16-lane f32 product (16 FMA lanes over the row, lane l summing i = l mod 16, then
+ * _mm512_reduce_add_ps), in registers.
+ */
+@inline export function dotRow16(w: usize, x: usize, k: i32): f32 {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   for (let i = 0; i < k; i += 16) {
     const o = <usize>i << 2;
@@ -31,66 +33,55 @@
     a2 = fma4(v128.load(w + o, 32), v128.load(x + o, 32), a2);
     a3 = fma4(v128.load(w + o, 48), v128.load(x + o, 48), a3);
   }
-  v128.store(lanes, a0);
-  v128.store(lanes, a1, 16);
-  v128.store(lanes, a2, 32);
-  v128.store(lanes, a3, 48);
+  return reduce16v(a0, a1, a2, a3);
 }
 
-/** _mm512_reduce_add_ps over 16 floats at p: halves, then quarters, then (0+2)+(1+3). */
-@inline export function reduce16(p: usize): f32 {
-  const lo = f32x4.add(v128.load(p, 32), v128.load(p));
-  const hi = f32x4.add(v128.load(p, 48), v128.load(p, 16));
-  const t6 = f32x4.add(hi, lo);
+/** _mm512_reduce_add_ps over 16 floats held as four quads: halves, then quarters, then (0+2)+(1+3). */
+@inline export function reduce16v(q0: v128, q1: v128, q2: v128, q3: v128): f32 {
+  const t6 = f32x4.add(f32x4.add(q3, q1), f32x4.add(q2, q0));
   return (f32x4.extract_lane(t6, 0) + f32x4.extract_lane(t6, 2)) + (f32x4.extract_lane(t6, 1) + f32x4.extract_lane(t6, 3));
 }
 
-/** ggml_vec_dot_f32 (AVX-512): 4x16 FMA lanes over 64-element steps, reduced, then a scalar tail. */
-@inline export function vec_dot_f32(x: usize, y: usize, n: i32, lanes: usize): f32 {
-  const np = n & ~63;
-  let sumf: f32 = 0;
-  if (np > 0) {
-    for (let i = 0; i < 64; i += 4) v128.store(lanes + (<usize>i << 2), f32x4.splat(0));
-    for (let i = 0; i < np; i += 64) {
-      for (let j = 0; j < 64; j += 4) {
-        const o = <usize>(i + j) << 2;
-        const lp = lanes + (<usize>j << 2);
-        v128.store(lp, fma4(v128.load(x + o), v128.load(y + o), v128.load(lp)));
-      }
-    }
-    for (let l = 0; l < 16; l += 4) {
-      const o = <usize>l << 2;
-      const s02 = f32x4.add(v128.load(lanes + o), v128.load(lanes + o + 128));
-      const s13 = f32x4.add(v128.load(lanes + o + 64), v128.load(lanes + o + 192));
-      v128.store(lanes + o, f32x4.add(s02, s13));
-    }
-    sumf = reduce16(lanes);
+/** _mm512_reduce_add_ps over 16 floats at p. */
+@inline export function reduce16(p: usize): f32 {
+  return reduce16v(v128.load(p), v128.load(p, 16), v128.load(p, 32), v128.load(p, 48));
+}
+
+// ggml_vec_dot_f32 (AVX-512) keeps 64 lanes (four registers of 16) over steps of 64 elements, adds the
+// registers as (r0 + r2) + (r1 + r3) and reduces the 16 lanes left with _mm512_reduce_add_ps. Lane quad q
+// (floats 4q..4q+3) only ever meets quads q, q + 4, q + 8 and q + 12 in that sum, so the 16 quads are
+// computed four at a time in registers: F[m] = (Q[m] + Q[m+8]) + (Q[m+4] + Q[m+12]), then reduced.
+
+/** F[m] for the quad at byte offset o = 16 m. */
+@inline function laneQuads(x: usize, y: usize, np: i32, o: usize): v128 {
+  let a = f32x4.splat(0), b = f32x4.splat(0), c = f32x4.splat(0), d = f32x4.splat(0);
+  for (let i = 0; i < np; i += 64) {
+    const p = (<usize>i << 2) + o;
+    a = fma4(v128.load(x + p), v128.load(y + p), a);
+    c = fma4(v128.load(x + p, 64), v128.load(y + p, 64), c);
+    b = fma4(v128.load(x + p, 128), v128.load(y + p, 128), b);
+    d = fma4(v128.load(x + p, 192), v128.load(y + p, 192), d);
   }
+  return f32x4.add(f32x4.add(a, b), f32x4.add(c, d));
+}
+
+/** The 64-lane part of ggml_vec_dot_f32 over the first np elements (a multiple of 64, at least 64). */
+@inline function dot64(x: usize, y: usize, np: i32): f32 {
+  return reduce16v(laneQuads(x, y, np, 0), laneQuads(x, y, np, 16), laneQuads(x, y, np, 32), laneQuads(x, y, np, 48));
+}
+
+/** ggml_vec_dot_f32 (AVX-512): 64 FMA lanes over 64-element steps, reduced, then a scalar tail. */
+@inline export function vec_dot_f32(x: usize, y: usize, n: i32): f32 {
+  const np = n & ~63;
+  let sumf: f32 = np > 0 ? dot64(x, y, np) : 0;
   for (let i = np; i < n; i++) sumf += load<f32>(x + (<usize>i << 2)) * load<f32>(y + (<usize>i << 2));
   return sumf;
 }
 
 /** ggml_vec_dot_f16 (AVX-512), on values already widened to f32: as vec_dot_f32, but the tail sums in f64. */
-@inline export function vec_dot_f16(x: usize, y: usize, n: i32, lanes: usize): f32 {
+@inline export function vec_dot_f16(x: usize, y: usize, n: i32): f32 {
   const np = n & ~63;
-  let sumf: f64 = 0;
-  if (np > 0) {
-    for (let i = 0; i < 64; i += 4) v128.store(lanes + (<usize>i << 2), f32x4.splat(0));
-    for (let i = 0; i < np; i += 64) {
-      for (let j = 0; j < 64; j += 4) {
-        const o = <usize>(i + j) << 2;
-        const lp = lanes + (<usize>j << 2);
-        v128.store(lp, fma4(v128.load(x + o), v128.load(y + o), v128.load(lp)));
-      }
-    }
-    for (let l = 0; l < 16; l += 4) {
-      const o = <usize>l << 2;
-      const s02 = f32x4.add(v128.load(lanes + o), v128.load(lanes + o + 128));
-      const s13 = f32x4.add(v128.load(lanes + o + 64), v128.load(lanes + o + 192));
-      v128.store(lanes + o, f32x4.add(s02, s13));
-    }
-    sumf = <f64>reduce16(lanes);
-  }
+  let sumf: f64 = np > 0 ? <f64>dot64(x, y, np) : 0;
   for (let i = np; i < n; i++) sumf += <f64>(load<f32>(x + (<usize>i << 2)) * load<f32>(y + (<usize>i << 2)));
   return <f32>sumf;
 }

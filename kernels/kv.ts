@@ -5,6 +5,7 @@
 import { f16_bits_to_f32, f32_to_f16_bits } from './quantize';
 
 import { fma4, reduce16, vec_dot_f32 } from './ggml-order';
+import { reduceRows16 } from './ops';
 import { v_expf4 } from './ops';
 import { blockLanesLo, fmaLanes, reduce8 } from './matmul';
 
@@ -150,7 +151,7 @@ export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, 
   const vRow = rowBytes(typeV, nKv * hd);
   const kHead = rowBytes(typeK, hd);
   const vHead = rowBytes(typeV, hd);
-  const lanes = scratch; // 64 floats: vec_dot_f32 keeps 4x16 lanes
+  const lanes = scratch; // 64 floats, unused since vec_dot_f32 keeps its lanes in registers
   const kbuf = lanes + 256;
   const vbuf = kbuf + (<usize>hd << 2);
   const stats = vbuf + (<usize>hd << 2); // per head: max, then 1/sum
@@ -185,7 +186,7 @@ export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, 
         let s: f32 = -Infinity;
         if (visible) {
           const qh = q + ((<usize>(t * nHead + h0 + g) * hd) << 2);
-          s = (typeK == 3 ? dot_q8_0(kp, qq + <usize>g * hd, qd + ((<usize>(g * nb)) << 2), nb) : vec_dot_f32(kp, qh, hd, lanes)) * scale;
+          s = (typeK == 3 ? dot_q8_0(kp, qq + <usize>g * hd, qd + ((<usize>(g * nb)) << 2), nb) : vec_dot_f32(kp, qh, hd)) * scale;
           const mp = stats + (<usize>g << 2);
           if (s > load<f32>(mp)) store<f32>(mp, s);
         }
@@ -225,14 +226,8 @@ export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, 
         }
       }
     }
-    const rb = <usize>hd << 2;
     for (let g = 0; g < gs; g++) {
-      const acc = perHead + <usize>g * headBytes + scoreBytes;
-      const oh = o + ((<usize>(t * nHead + h0 + g) * hd) << 2);
-      for (let d = 0; d < hd; d++) {
-        for (let l = 0; l < 16; l++) store<f32>(lanes + (<usize>l << 2), load<f32>(acc + <usize>l * rb + (<usize>d << 2)));
-        store<f32>(oh + (<usize>d << 2), reduce16(lanes));
-      }
+      reduceRows16(perHead + <usize>g * headBytes + scoreBytes, hd, o + ((<usize>(t * nHead + h0 + g) * hd) << 2));
     }
   }
 }

@@ -1,9 +1,9 @@
-import { fmaRow16, reduce16, vec_dot_f16, vec_dot_f32 } from './ggml-order';
+import { dotRow16, vec_dot_f16, vec_dot_f32 } from './ggml-order';
 
 // Matrix products y[t][r] = dot(W[r], x[t]) for weight rows r in [r0, r1) and tokens t in [0, nt).
 // W is stored row-major in the layout the loader repacks it into; x rows are contiguous (stride k);
 // y has a row stride of ldy floats. Row ranges exist so that a thread pool can split the work.
-// Tokens are processed four at a time so that each weight row is loaded once per four tokens.
+// Each weight row meets every token while it is in the first-level cache.
 
 // ---- f32 weights -------------------------------------------------------------------------------
 //
@@ -11,8 +11,7 @@ import { fmaRow16, reduce16, vec_dot_f16, vec_dot_f32 } from './ggml-order';
 // llama.cpp multiplies f32 weights with its tinyBLAS GEMM (16 FMA lanes over the row, then
 // _mm512_reduce_add_ps) or with ggml_vec_dot_f32; both orders are reproduced, with the FMA evaluated
 // exactly in f64 and rounded once.
-/** lanes: scratch for 64 floats. */
-export function matmul_f32(w: usize, x: usize, y: usize, k: i32, rows: i32, order: i32, r0: i32, r1: i32, nt: i32, ldy: i32, lanes: usize): void {
+export function matmul_f32(w: usize, x: usize, y: usize, k: i32, rows: i32, order: i32, r0: i32, r1: i32, nt: i32, ldy: i32): void {
   const rowBytes = <usize>k << 2;
   // llama.cpp's tinyBLAS takes the product only when the row length is a multiple of 16 and the number of
   // rows a multiple of 4; otherwise, and always for stacked experts (mul_mat_id), ggml's own loop over
@@ -24,13 +23,7 @@ export function matmul_f32(w: usize, x: usize, y: usize, k: i32, rows: i32, orde
     const wr = w + <usize>r * rowBytes;
     for (let t = 0; t < nt; t++) {
       const xt = x + <usize>t * rowBytes;
-      let s: f32;
-      if (gemm) {
-        fmaRow16(wr, xt, k, lanes);
-        s = reduce16(lanes);
-      } else {
-        s = f16 ? vec_dot_f16(wr, xt, k, lanes) : vec_dot_f32(wr, xt, k, lanes);
-      }
+      const s: f32 = gemm ? dotRow16(wr, xt, k) : f16 ? vec_dot_f16(wr, xt, k) : vec_dot_f32(wr, xt, k);
       store<f32>(y + ((<usize>t * ldy + r) << 2), s);
     }
   }

@@ -108,17 +108,64 @@ export function v_expf(x: f32): f32 {
 }
 
 /**
+ * Scores of four keys (rows at k0..k3) against q when the head has fewer than 64 dimensions: then
+ * ggml_vec_dot_f32 is its scalar tail alone, one rounded product added at a time in order, which four
+ * lanes (one key each) repeat exactly. The keys are read four elements at a time and transposed.
+ */
+@inline function scores4(k0: usize, k1: usize, k2: usize, k3: usize, q: usize, hd: i32): v128 {
+  let acc = f32x4.splat(0);
+  const h4 = hd & ~3;
+  for (let i = 0; i < h4; i += 4) {
+    const o = <usize>i << 2;
+    const a = v128.load(k0 + o), b = v128.load(k1 + o), c = v128.load(k2 + o), d = v128.load(k3 + o);
+    // Columns of the 4x4 block [a; b; c; d]: element i + e of the four keys.
+    const ab0 = i32x4.shuffle(a, b, 0, 4, 1, 5), cd0 = i32x4.shuffle(c, d, 0, 4, 1, 5);
+    const ab1 = i32x4.shuffle(a, b, 2, 6, 3, 7), cd1 = i32x4.shuffle(c, d, 2, 6, 3, 7);
+    acc = f32x4.add(acc, f32x4.mul(i64x2.shuffle(ab0, cd0, 0, 2), v128.load32_splat(q + o)));
+    acc = f32x4.add(acc, f32x4.mul(i64x2.shuffle(ab0, cd0, 1, 3), v128.load32_splat(q + o + 4)));
+    acc = f32x4.add(acc, f32x4.mul(i64x2.shuffle(ab1, cd1, 0, 2), v128.load32_splat(q + o + 8)));
+    acc = f32x4.add(acc, f32x4.mul(i64x2.shuffle(ab1, cd1, 1, 3), v128.load32_splat(q + o + 12)));
+  }
+  for (let i = h4; i < hd; i++) {
+    const o = <usize>i << 2;
+    let col = f32x4.splat(load<f32>(k0 + o));
+    col = f32x4.replace_lane(col, 1, load<f32>(k1 + o));
+    col = f32x4.replace_lane(col, 2, load<f32>(k2 + o));
+    col = f32x4.replace_lane(col, 3, load<f32>(k3 + o));
+    acc = f32x4.add(acc, f32x4.mul(col, v128.load32_splat(q + o)));
+  }
+  return acc;
+}
+
+/**
+ * out[d] = _mm512_reduce_add_ps over the 16 accumulator rows' element d, for every d (rows of hd floats
+ * at acc): the reduction's additions are elementwise across d, so four d are reduced at once.
+ */
+@inline export function reduceRows16(acc: usize, hd: i32, out: usize): void {
+  const rb = <usize>hd << 2;
+  for (let d = 0; d < hd; d += 4) {
+    const p = acc + (<usize>d << 2);
+    const t0 = f32x4.add(f32x4.add(v128.load(p + 12 * rb), v128.load(p + 4 * rb)), f32x4.add(v128.load(p + 8 * rb), v128.load(p)));
+    const t1 = f32x4.add(f32x4.add(v128.load(p + 13 * rb), v128.load(p + 5 * rb)), f32x4.add(v128.load(p + 9 * rb), v128.load(p + rb)));
+    const t2 = f32x4.add(f32x4.add(v128.load(p + 14 * rb), v128.load(p + 6 * rb)), f32x4.add(v128.load(p + 10 * rb), v128.load(p + 2 * rb)));
+    const t3 = f32x4.add(f32x4.add(v128.load(p + 15 * rb), v128.load(p + 7 * rb)), f32x4.add(v128.load(p + 11 * rb), v128.load(p + 3 * rb)));
+    v128.store(out + (<usize>d << 2), f32x4.add(f32x4.add(t0, t2), f32x4.add(t1, t3)));
+  }
+}
+
+/**
  * Causal (optionally sliding-window) attention of nt query tokens at positions pos0..pos0+nt-1 over a
  * single sequence's cache. The cache holds position p at slot p % cap, one row of nKv*hd floats per
  * position, and must already contain the keys and values of the query tokens themselves. A key at
  * position j is visible to a query at P when first <= j <= P and, with window > 0, P - j < window (first
  * is the sequence's first position: 0, or where a sequence placed at a position offset begins).
- * Rows r0..r1 are (token, head) pairs, token-major. scratch needs (keys + 32) + 64 + 16*hd floats, keys =
- * the most keys one query sees.
+ * Rows r0..r1 are (token, head) pairs, token-major. scratch needs (keys + 32) + 16*hd floats, keys =
+ * the most keys one query sees; hd is a multiple of 4.
  */
 export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, first: i32, r0: i32, r1: i32, scratch: usize): void {
   const group = nHead / nKv;
   const kvRow = nKv * hd;
+  const kvBytes = <usize>kvRow << 2;
   // Rows r0..r1 index (token, head) pairs, token-major, so threads can split any mix of tokens and heads.
   for (let row = r0; row < r1; row++) {
     const t = row / nHead;
@@ -129,52 +176,55 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
     const base = start & ~15;
     const nChunks = (P >> 4) - (base >> 4) + 1;
     const scores = scratch;
-    const lanes = scores + (<usize>(nChunks << 4) << 2);
-    const acc = lanes + 256;
-    {
-      const kvh = h / group;
-      const qh = q + ((<usize>(t * nHead + h) * hd) << 2);
-      let mx: f32 = -Infinity;
-      for (let j = base; j < (nChunks << 4) + base; j++) {
-        let s: f32 = -Infinity;
-        if (j >= start && j <= P) {
-          const kp = kc + ((<usize>(j % cap) * kvRow + <usize>kvh * hd) << 2);
-          s = vec_dot_f32(kp, qh, hd, lanes) * scale;
-          if (s > mx) mx = s;
-        }
-        store<f32>(scores + (<usize>(j - base) << 2), s);
-      }
-      let sum: f64 = 0;
-      for (let m = 0; m < nChunks; m++) {
-        const cp = scores + (<usize>(m << 4) << 2);
-        // exp(s - max) four lanes at a time; masked cells hold -inf, whose exp the vector code takes to 0.
-        const mv = f32x4.splat(mx);
-        for (let l = 0; l < 16; l += 4) {
-          const p = cp + (<usize>l << 2);
-          v128.store(p, v_expf4(f32x4.sub(v128.load(p), mv)));
-        }
-        sum += <f64>reduce16(cp);
-      }
-      const inv = <f32>(1.0 / sum);
-      // 16 accumulator rows of hd values: row l sums the cells whose position is l mod 16.
-      for (let i = 0; i < hd << 4; i += 4) v128.store(acc + (<usize>i << 2), f32x4.splat(0));
-      for (let j = start; j <= P; j++) {
-        const pj: f32 = load<f32>(scores + (<usize>(j - base) << 2)) * inv;
-        const vp = vc + ((<usize>(j % cap) * kvRow + <usize>kvh * hd) << 2);
-        const ar = acc + ((<usize>(j & 15) * hd) << 2);
-        const pv = f32x4.splat(pj);
-        for (let d = 0; d < hd; d += 4) {
-          const ap = ar + (<usize>d << 2);
-          v128.store(ap, fma4(v128.load(vp + (<usize>d << 2)), pv, v128.load(ap)));
-        }
-      }
-      const oh = o + ((<usize>(t * nHead + h) * hd) << 2);
-      const rowBytes = <usize>hd << 2;
-      for (let d = 0; d < hd; d++) {
-        for (let l = 0; l < 16; l++) store<f32>(lanes + (<usize>l << 2), load<f32>(acc + <usize>l * rowBytes + (<usize>d << 2)));
-        store<f32>(oh + (<usize>d << 2), reduce16(lanes));
+    const acc = scores + (<usize>(nChunks << 4) << 2);
+    const kvh = h / group;
+    const qh = q + ((<usize>(t * nHead + h) * hd) << 2);
+    const kh = kc + ((<usize>kvh * hd) << 2);
+    // Masked cells hold -inf, whose exp the vector code below takes to 0.
+    for (let j = base; j < start; j++) store<f32>(scores + (<usize>(j - base) << 2), -Infinity);
+    for (let j = P + 1; j < (nChunks << 4) + base; j++) store<f32>(scores + (<usize>(j - base) << 2), -Infinity);
+    let mv = f32x4.splat(-Infinity);
+    let j = start;
+    if (hd < 64) {
+      const sv = f32x4.splat(scale);
+      for (; j + 4 <= P + 1; j += 4) {
+        const s4 = f32x4.mul(scores4(kh + <usize>(j % cap) * kvBytes, kh + <usize>((j + 1) % cap) * kvBytes, kh + <usize>((j + 2) % cap) * kvBytes, kh + <usize>((j + 3) % cap) * kvBytes, qh, hd), sv);
+        v128.store(scores + (<usize>(j - base) << 2), s4);
+        mv = f32x4.max(mv, s4);
       }
     }
+    let mx: f32 = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+    for (; j <= P; j++) {
+      const s = vec_dot_f32(kh + <usize>(j % cap) * kvBytes, qh, hd) * scale;
+      if (s > mx) mx = s;
+      store<f32>(scores + (<usize>(j - base) << 2), s);
+    }
+    let sum: f64 = 0;
+    const mxv = f32x4.splat(mx);
+    for (let m = 0; m < nChunks; m++) {
+      const cp = scores + (<usize>(m << 4) << 2);
+      // exp(s - max) four lanes at a time.
+      for (let l = 0; l < 16; l += 4) {
+        const p = cp + (<usize>l << 2);
+        v128.store(p, v_expf4(f32x4.sub(v128.load(p), mxv)));
+      }
+      sum += <f64>reduce16(cp);
+    }
+    const inv = <f32>(1.0 / sum);
+    // 16 accumulator rows of hd values: row l sums the cells whose position is l mod 16.
+    for (let i = 0; i < hd << 4; i += 4) v128.store(acc + (<usize>i << 2), f32x4.splat(0));
+    const vh = vc + ((<usize>kvh * hd) << 2);
+    for (let jj = start; jj <= P; jj++) {
+      const pj: f32 = load<f32>(scores + (<usize>(jj - base) << 2)) * inv;
+      const vp = vh + <usize>(jj % cap) * kvBytes;
+      const ar = acc + ((<usize>(jj & 15) * hd) << 2);
+      const pv = f32x4.splat(pj);
+      for (let d = 0; d < hd; d += 4) {
+        const ap = ar + (<usize>d << 2);
+        v128.store(ap, fma4(v128.load(vp + (<usize>d << 2)), pv, v128.load(ap)));
+      }
+    }
+    reduceRows16(acc, hd, o + ((<usize>(t * nHead + h) * hd) << 2));
   }
 }
 
