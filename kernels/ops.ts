@@ -211,17 +211,45 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
       sum += <f64>reduce16(cp);
     }
     const inv = <f32>(1.0 / sum);
-    // 16 accumulator rows of hd values: row l sums the cells whose position is l mod 16.
-    for (let i = 0; i < hd << 4; i += 4) v128.store(acc + (<usize>i << 2), f32x4.splat(0));
+    // Probabilities in place of the exponentials.
+    const iv = f32x4.splat(inv);
+    for (let m = 0; m < nChunks << 4; m += 4) {
+      const p = scores + (<usize>m << 2);
+      v128.store(p, f32x4.mul(v128.load(p), iv));
+    }
+    // 16 accumulator rows of hd values: row l sums the cells whose position is l mod 16, each a chain of
+    // fused multiply-adds in position order; a row's chain runs in registers, 32 dimensions at a time.
     const vh = vc + ((<usize>kvh * hd) << 2);
-    for (let jj = start; jj <= P; jj++) {
-      const pj: f32 = load<f32>(scores + (<usize>(jj - base) << 2)) * inv;
-      const vp = vh + <usize>(jj % cap) * kvBytes;
-      const ar = acc + ((<usize>(jj & 15) * hd) << 2);
-      const pv = f32x4.splat(pj);
-      for (let d = 0; d < hd; d += 4) {
+    for (let l = 0; l < 16; l++) {
+      const ar = acc + ((<usize>l * hd) << 2);
+      // The first position at or after start that is l mod 16.
+      const j0 = start + ((l - start) & 15);
+      let d = 0;
+      for (; d + 32 <= hd; d += 32) {
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
+        for (let jj = j0; jj <= P; jj += 16) {
+          const pv = v128.load32_splat(scores + (<usize>(jj - base) << 2));
+          const vp = vh + <usize>(jj % cap) * kvBytes + (<usize>d << 2);
+          a0 = fma4(v128.load(vp), pv, a0);
+          a1 = fma4(v128.load(vp, 16), pv, a1);
+          a2 = fma4(v128.load(vp, 32), pv, a2);
+          a3 = fma4(v128.load(vp, 48), pv, a3);
+          a4 = fma4(v128.load(vp, 64), pv, a4);
+          a5 = fma4(v128.load(vp, 80), pv, a5);
+          a6 = fma4(v128.load(vp, 96), pv, a6);
+          a7 = fma4(v128.load(vp, 112), pv, a7);
+        }
         const ap = ar + (<usize>d << 2);
-        v128.store(ap, fma4(v128.load(vp + (<usize>d << 2)), pv, v128.load(ap)));
+        v128.store(ap, a0); v128.store(ap, a1, 16); v128.store(ap, a2, 32); v128.store(ap, a3, 48);
+        v128.store(ap, a4, 64); v128.store(ap, a5, 80); v128.store(ap, a6, 96); v128.store(ap, a7, 112);
+      }
+      for (; d < hd; d += 4) {
+        let a0 = f32x4.splat(0);
+        for (let jj = j0; jj <= P; jj += 16) {
+          a0 = fma4(v128.load(vh + <usize>(jj % cap) * kvBytes + (<usize>d << 2)), v128.load32_splat(scores + (<usize>(jj - base) << 2)), a0);
+        }
+        v128.store(ar + (<usize>d << 2), a0);
       }
     }
     reduceRows16(acc, hd, o + ((<usize>(t * nHead + h) * hd) << 2));
