@@ -108,33 +108,34 @@ export function v_expf(x: f32): f32 {
 }
 
 /**
- * Scores of four keys (rows at k0..k3) against q when the head has fewer than 64 dimensions: then
- * ggml_vec_dot_f32 is its scalar tail alone, one rounded product added at a time in order, which four
- * lanes (one key each) repeat exactly. The keys are read four elements at a time and transposed.
+ * Scores of eight keys (rows at k0 + j * ks for j < 8 with ring wrap: the caller passes each row) against
+ * q when the head has fewer than 64 dimensions: then ggml_vec_dot_f32 is its scalar tail alone, one
+ * rounded product added at a time in order, which lanes (one key each) repeat exactly. The keys are read
+ * four elements at a time and transposed; two groups of four keep two independent chains in flight.
  */
-@inline function scores4(k0: usize, k1: usize, k2: usize, k3: usize, q: usize, hd: i32): v128 {
-  let acc = f32x4.splat(0);
-  const h4 = hd & ~3;
-  for (let i = 0; i < h4; i += 4) {
+@inline function transposeStep(a: v128, b: v128, c: v128, d: v128, q: usize, acc: v128): v128 {
+  // Columns of the 4x4 block [a; b; c; d]: element e of the four keys, e = 0..3.
+  const ab0 = i32x4.shuffle(a, b, 0, 4, 1, 5), cd0 = i32x4.shuffle(c, d, 0, 4, 1, 5);
+  const ab1 = i32x4.shuffle(a, b, 2, 6, 3, 7), cd1 = i32x4.shuffle(c, d, 2, 6, 3, 7);
+  acc = f32x4.add(acc, f32x4.mul(i64x2.shuffle(ab0, cd0, 0, 2), v128.load32_splat(q)));
+  acc = f32x4.add(acc, f32x4.mul(i64x2.shuffle(ab0, cd0, 1, 3), v128.load32_splat(q, 4)));
+  acc = f32x4.add(acc, f32x4.mul(i64x2.shuffle(ab1, cd1, 0, 2), v128.load32_splat(q, 8)));
+  return f32x4.add(acc, f32x4.mul(i64x2.shuffle(ab1, cd1, 1, 3), v128.load32_splat(q, 12)));
+}
+
+/** Stores the scaled scores of the keys at k0..k7 (hd a multiple of 4, under 64) at out; returns their max. */
+@inline function scores8(k0: usize, k1: usize, k2: usize, k3: usize, k4: usize, k5: usize, k6: usize, k7: usize, q: usize, hd: i32, scale: v128, out: usize): v128 {
+  let a = f32x4.splat(0), b = f32x4.splat(0);
+  for (let i = 0; i < hd; i += 4) {
     const o = <usize>i << 2;
-    const a = v128.load(k0 + o), b = v128.load(k1 + o), c = v128.load(k2 + o), d = v128.load(k3 + o);
-    // Columns of the 4x4 block [a; b; c; d]: element i + e of the four keys.
-    const ab0 = i32x4.shuffle(a, b, 0, 4, 1, 5), cd0 = i32x4.shuffle(c, d, 0, 4, 1, 5);
-    const ab1 = i32x4.shuffle(a, b, 2, 6, 3, 7), cd1 = i32x4.shuffle(c, d, 2, 6, 3, 7);
-    acc = f32x4.add(acc, f32x4.mul(i64x2.shuffle(ab0, cd0, 0, 2), v128.load32_splat(q + o)));
-    acc = f32x4.add(acc, f32x4.mul(i64x2.shuffle(ab0, cd0, 1, 3), v128.load32_splat(q + o + 4)));
-    acc = f32x4.add(acc, f32x4.mul(i64x2.shuffle(ab1, cd1, 0, 2), v128.load32_splat(q + o + 8)));
-    acc = f32x4.add(acc, f32x4.mul(i64x2.shuffle(ab1, cd1, 1, 3), v128.load32_splat(q + o + 12)));
+    a = transposeStep(v128.load(k0 + o), v128.load(k1 + o), v128.load(k2 + o), v128.load(k3 + o), q + o, a);
+    b = transposeStep(v128.load(k4 + o), v128.load(k5 + o), v128.load(k6 + o), v128.load(k7 + o), q + o, b);
   }
-  for (let i = h4; i < hd; i++) {
-    const o = <usize>i << 2;
-    let col = f32x4.splat(load<f32>(k0 + o));
-    col = f32x4.replace_lane(col, 1, load<f32>(k1 + o));
-    col = f32x4.replace_lane(col, 2, load<f32>(k2 + o));
-    col = f32x4.replace_lane(col, 3, load<f32>(k3 + o));
-    acc = f32x4.add(acc, f32x4.mul(col, v128.load32_splat(q + o)));
-  }
-  return acc;
+  a = f32x4.mul(a, scale);
+  b = f32x4.mul(b, scale);
+  v128.store(out, a);
+  v128.store(out, b, 16);
+  return f32x4.max(a, b);
 }
 
 /**
@@ -159,7 +160,7 @@ export function v_expf(x: f32): f32 {
  * position, and must already contain the keys and values of the query tokens themselves. A key at
  * position j is visible to a query at P when first <= j <= P and, with window > 0, P - j < window (first
  * is the sequence's first position: 0, or where a sequence placed at a position offset begins).
- * Rows r0..r1 are (token, head) pairs, token-major. scratch needs (keys + 32) + 16*hd floats, keys =
+ * Rows r0..r1 are (token, head) pairs, token-major. scratch needs 2 * (keys + 32) + 16*hd floats, keys =
  * the most keys one query sees; hd is a multiple of 4.
  */
 export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, first: i32, r0: i32, r1: i32, scratch: usize): void {
@@ -177,6 +178,16 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
     const nChunks = (P >> 4) - (base >> 4) + 1;
     const scores = scratch;
     const acc = scores + (<usize>(nChunks << 4) << 2);
+    // Byte offsets of the cache rows of positions start..P, at their score index (a division per
+    // position would cost more than the position's arithmetic).
+    const rowAt = acc + ((<usize>hd << 4) << 2);
+    {
+      let slot = start % cap;
+      for (let jj = start; jj <= P; jj++) {
+        store<u32>(rowAt + (<usize>(jj - base) << 2), <u32>(<usize>slot * kvBytes));
+        if (++slot == cap) slot = 0;
+      }
+    }
     const kvh = h / group;
     const qh = q + ((<usize>(t * nHead + h) * hd) << 2);
     const kh = kc + ((<usize>kvh * hd) << 2);
@@ -185,17 +196,17 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
     for (let j = P + 1; j < (nChunks << 4) + base; j++) store<f32>(scores + (<usize>(j - base) << 2), -Infinity);
     let mv = f32x4.splat(-Infinity);
     let j = start;
-    if (hd < 64) {
+    if (hd < 64 && (hd & 3) == 0) {
       const sv = f32x4.splat(scale);
-      for (; j + 4 <= P + 1; j += 4) {
-        const s4 = f32x4.mul(scores4(kh + <usize>(j % cap) * kvBytes, kh + <usize>((j + 1) % cap) * kvBytes, kh + <usize>((j + 2) % cap) * kvBytes, kh + <usize>((j + 3) % cap) * kvBytes, qh, hd), sv);
-        v128.store(scores + (<usize>(j - base) << 2), s4);
-        mv = f32x4.max(mv, s4);
+      for (; j + 8 <= P + 1; j += 8) {
+        const ra = rowAt + (<usize>(j - base) << 2);
+        mv = f32x4.max(mv, scores8(kh + load<u32>(ra), kh + load<u32>(ra, 4), kh + load<u32>(ra, 8), kh + load<u32>(ra, 12),
+          kh + load<u32>(ra, 16), kh + load<u32>(ra, 20), kh + load<u32>(ra, 24), kh + load<u32>(ra, 28), qh, hd, sv, scores + (<usize>(j - base) << 2)));
       }
     }
     let mx: f32 = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
     for (; j <= P; j++) {
-      const s = vec_dot_f32(kh + <usize>(j % cap) * kvBytes, qh, hd) * scale;
+      const s = vec_dot_f32(kh + load<u32>(rowAt + (<usize>(j - base) << 2)), qh, hd) * scale;
       if (s > mx) mx = s;
       store<f32>(scores + (<usize>(j - base) << 2), s);
     }
@@ -230,7 +241,7 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
         let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
         for (let jj = j0; jj <= P; jj += 16) {
           const pv = v128.load32_splat(scores + (<usize>(jj - base) << 2));
-          const vp = vh + <usize>(jj % cap) * kvBytes + (<usize>d << 2);
+          const vp = vh + load<u32>(rowAt + (<usize>(jj - base) << 2)) + (<usize>d << 2);
           a0 = fma4(v128.load(vp), pv, a0);
           a1 = fma4(v128.load(vp, 16), pv, a1);
           a2 = fma4(v128.load(vp, 32), pv, a2);
@@ -244,10 +255,23 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
         v128.store(ap, a0); v128.store(ap, a1, 16); v128.store(ap, a2, 32); v128.store(ap, a3, 48);
         v128.store(ap, a4, 64); v128.store(ap, a5, 80); v128.store(ap, a6, 96); v128.store(ap, a7, 112);
       }
+      for (; d + 16 <= hd; d += 16) {
+        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+        for (let jj = j0; jj <= P; jj += 16) {
+          const pv = v128.load32_splat(scores + (<usize>(jj - base) << 2));
+          const vp = vh + load<u32>(rowAt + (<usize>(jj - base) << 2)) + (<usize>d << 2);
+          a0 = fma4(v128.load(vp), pv, a0);
+          a1 = fma4(v128.load(vp, 16), pv, a1);
+          a2 = fma4(v128.load(vp, 32), pv, a2);
+          a3 = fma4(v128.load(vp, 48), pv, a3);
+        }
+        const ap = ar + (<usize>d << 2);
+        v128.store(ap, a0); v128.store(ap, a1, 16); v128.store(ap, a2, 32); v128.store(ap, a3, 48);
+      }
       for (; d < hd; d += 4) {
         let a0 = f32x4.splat(0);
         for (let jj = j0; jj <= P; jj += 16) {
-          a0 = fma4(v128.load(vh + <usize>(jj % cap) * kvBytes + (<usize>d << 2)), v128.load32_splat(scores + (<usize>(jj - base) << 2)), a0);
+          a0 = fma4(v128.load(vh + load<u32>(rowAt + (<usize>(jj - base) << 2)) + (<usize>d << 2)), v128.load32_splat(scores + (<usize>(jj - base) << 2)), a0);
         }
         v128.store(ar + (<usize>d << 2), a0);
       }

@@ -305,7 +305,7 @@ export class CpuBackend implements Backend {
       // Scores and the weighted sum of values: two multiply-adds per key and dimension, per query head.
       work += j.nt * nHead * keys * headDim * 2;
     }
-    this.ensureScratch((maxKeys + 32 + 64 + 18 * headDim) * 4);
+    this.ensureScratch((2 * (maxKeys + 32) + 64 + 18 * headDim) * 4);
     // A job whose caches live in another memory runs there: its queries are copied in, its output back.
     const copyBack: { from: number; shard: number; to: number; bytes: number }[] = [];
     const place = (j: AttentionJob): { q: number; o: number; shard: number } => {
