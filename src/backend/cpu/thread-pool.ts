@@ -103,6 +103,13 @@ export class ThreadPool {
       for (let i = 0; i < calls.length; i += MAX_TASKS) this.run(calls.slice(i, i + MAX_TASKS), work);
       return;
     }
+    // Until every worker has started (they load asynchronously, and under a module loader such as tsx
+    // they cannot finish while this thread blocks), the caller runs the whole job itself, calling the
+    // kernels directly: a small model's decode step is dozens of jobs of a few microseconds each.
+    if (work < this.minParallelWork || this.threads === 1 || Atomics.load(this.ctl, CTL.READY) < this.threads - 1) {
+      for (const c of calls) this.runHere(c);
+      return;
+    }
     const job = this.job;
     job[0] = calls.length;
     calls.forEach((c, i) => {
@@ -110,12 +117,6 @@ export class ThreadPool {
       if (id < 0) throw new Error(`unknown kernel ${c.kernel}`);
       encodeTask(job, i, id, c.rows, c.r0Arg, c.scratchArg ?? -1, c.shard ?? 0, c.args);
     });
-    // Until every worker has started (they load asynchronously, and under a module loader such as tsx
-    // they cannot finish while this thread blocks), the caller runs the whole job itself.
-    if (work < this.minParallelWork || this.threads === 1 || Atomics.load(this.ctl, CTL.READY) < this.threads - 1) {
-      runShare(this.kernels, job, 0, 1, this.scratch, this.threads);
-      return;
-    }
     let rows = 0;
     for (const c of calls) rows += c.rows;
     const chunks = Math.max(1, Math.min(this.threads * CHUNKS_PER_THREAD, rows, MAX_CHUNKS));
@@ -138,6 +139,18 @@ export class ThreadPool {
       if (spin > 20000) Atomics.wait(this.ctl, CTL.DONE, Atomics.load(this.ctl, CTL.DONE), 5);
     }
     if (Atomics.load(this.ctl, CTL.FAILED) !== 0) throw new Error(`the thread pool failed: ${this.broken ?? 'a worker thread failed while running a kernel'}`);
+  }
+
+  /** One call over all its rows on this thread. */
+  private runHere(c: KernelCall): void {
+    const shard = c.shard ?? 0;
+    const fn = this.kernels[shard]![c.kernel] as unknown as ((...a: number[]) => unknown) | undefined;
+    if (typeof fn !== 'function') throw new Error(`unknown kernel ${c.kernel}`);
+    const args = c.args.slice();
+    args[c.r0Arg] = 0;
+    args[c.r0Arg + 1] = c.rows;
+    if (c.scratchArg !== undefined && c.scratchArg >= 0) args[c.scratchArg] = this.scratch[shard * this.threads]!;
+    fn(...args);
   }
 
   async close(): Promise<void> {
