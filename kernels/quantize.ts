@@ -148,7 +148,16 @@ export function round_to_f16(x: usize, n: i32): void {
 
 /** Rounds values to bf16 in place, round to nearest even (ggml_compute_fp32_to_bf16). */
 export function round_to_bf16(x: usize, n: i32): void {
-  for (let i = 0; i < n; i++) {
+  const n4 = n & ~3;
+  const absMask = i32x4.splat(0x7fffffff), hiMask = i32x4.splat(0xffff0000);
+  for (let i = 0; i < n4; i += 4) {
+    const p = x + (<usize>i << 2);
+    const u = v128.load(p);
+    const r = v128.and(i32x4.add(u, i32x4.add(i32x4.splat(0x7fff), v128.and(i32x4.shr_u(u, 16), i32x4.splat(1)))), hiMask);
+    const nan = v128.or(v128.and(u, hiMask), i32x4.splat(0x400000));
+    v128.store(p, v128.bitselect(nan, r, i32x4.gt_u(v128.and(u, absMask), i32x4.splat(0x7f800000))));
+  }
+  for (let i = n4; i < n; i++) {
     const p = x + (<usize>i << 2);
     let u = load<u32>(p);
     if ((u & 0x7fffffff) > 0x7f800000) u = (u >> 16 | 64) << 16;

@@ -30,3 +30,20 @@ test('round_to_f16 rounds like f32 -> f16 -> f32, half to even, with subnormals,
     else assert.ok(Object.is(out[i], Math.fround(want)), `0x${bits[i]!.toString(16)}: ${out[i]} vs ${want}`);
   }
 });
+
+test('round_to_bf16 rounds half to even and keeps NaN quiet, like ggml_compute_fp32_to_bf16', () => {
+  const memory = new WebAssembly.Memory({ initial: 64, maximum: 65536, shared: true });
+  const k = instantiateKernels(memory);
+  const bits: number[] = [0, 0x80000000, 0x3f808000, 0x3f818000, 0x3f80ffff, 0x7f7fffff, 0x7f800000, 0x7f800001, 0xffc00000, 0x00008000];
+  let seed = 11;
+  for (let i = 0; i < 100_001; i++) { seed = (Math.imul(seed, 1664525) + 1013904223) >>> 0; bits.push(seed); }
+  const ptr = 1 << 16;
+  const view = new Uint32Array(memory.buffer, ptr, bits.length);
+  view.set(bits);
+  k.round_to_bf16(ptr, bits.length);
+  for (let i = 0; i < bits.length; i++) {
+    const u = bits[i]!;
+    const want = (u & 0x7fffffff) > 0x7f800000 ? (((u >>> 16) | 64) << 16) >>> 0 : (((u + 0x7fff + ((u >>> 16) & 1)) >>> 16) << 16) >>> 0;
+    assert.equal(view[i], want, `0x${u.toString(16)}`);
+  }
+});
