@@ -3,6 +3,7 @@
 // (the kind of text the project's trained model was trained on), alternating the two settings, and checks
 // that both produce the same tokens.
 import { complete, type GenerateResult } from '../engine/generate.js';
+import type { KvCacheTypes } from '../engine/kv-cache.js';
 import { Session } from '../engine/session.js';
 import type { DraftOptions, DraftStats } from '../engine/speculative.js';
 import type { GGUFFile } from '../gguf/reader.js';
@@ -20,6 +21,8 @@ export interface DraftBenchOptions {
   readonly prompts: number;
   readonly reps: number;
   readonly quiet?: boolean;
+  /** KV cache storage of the trunk and the heads (default f32), as bench's --cache-type-k/-v. */
+  readonly cacheTypes?: KvCacheTypes;
 }
 
 export interface DraftBench {
@@ -48,7 +51,7 @@ export interface PassCosts {
 function passCosts(session: Session, n: number): PassCosts {
   const model = session.model;
   const heads = new MtpHeads(model, model.maxBatch);
-  const cache = heads.newCache(0, session.contextSize);
+  const cache = heads.newCache(0, session.contextSize, { k: session.cache.typeK, v: session.cache.typeV });
   cache.length = Math.max(0, session.cache.length - 1);
   const hidden = new Float32Array(model.config.nEmbd).fill(0.1);
   const tokens = session.tokens.slice(-(n + 1));
@@ -104,6 +107,9 @@ function mergeStats(all: readonly DraftStats[]): DraftStats {
     meanTokensPerStep: steps ? (accepted + steps) / steps : 0,
     draftMs: sum((s) => s.draftMs),
     verifyMs: sum((s) => s.verifyMs),
+    cacheTypeK: first.cacheTypeK,
+    cacheTypeV: first.cacheTypeV,
+    cacheBytes: first.cacheBytes,
   };
 }
 
@@ -114,7 +120,7 @@ export async function benchDraft(model: Step35Model, file: GGUFFile, o: DraftBen
   );
   const ctx = Math.max(...prompts.map((p) => p.length)) + o.nGen + 1;
   if (ctx > model.config.nCtxTrain && model.config.nCtxTrain > 0) throw new Error(`the bench prompts need a context of ${ctx}, the model has ${model.config.nCtxTrain}`);
-  const session = new Session(model, { contextSize: ctx });
+  const session = new Session(model, { contextSize: ctx, ...(o.cacheTypes ? { cacheTypes: o.cacheTypes } : {}) });
   const bar = o.quiet ? undefined : progressBar('draft bench', ' gens');
   const total = (o.reps + 1) * 2 * prompts.length;
   let done = 0;

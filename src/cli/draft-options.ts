@@ -41,6 +41,9 @@ export function draftStatsJson(s: DraftStats): Record<string, unknown> {
     mean_tokens_per_step: s.meanTokensPerStep,
     draft_ms: s.draftMs,
     verify_ms: s.verifyMs,
+    mtp_cache_type_k: s.cacheTypeK,
+    mtp_cache_type_v: s.cacheTypeV,
+    mtp_cache_bytes: s.cacheBytes,
   };
 }
 

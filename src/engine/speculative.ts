@@ -33,6 +33,7 @@ import { Rng } from '../common/rng.js';
 import { acceptOrResample, drawFrom, type SparseDist } from './speculative-accept.js';
 import { argmax, Sampler, type TokenSampler } from './sampler.js';
 import type { Session } from './session.js';
+import type { KvCacheType } from '../model/kv.js';
 import type { Step35Model } from '../model/step35.js';
 
 /**
@@ -42,7 +43,8 @@ import type { Step35Model } from '../model/step35.js';
  */
 export interface DraftTarget {
   readonly model: Step35Model;
-  readonly cache: { readonly length: number };
+  /** The trunk's cache: its length, and its storage types, which the heads' caches take too (default f32). */
+  readonly cache: { readonly length: number; readonly typeK?: KvCacheType; readonly typeV?: KvCacheType };
   /** The tokens whose keys and values the cache holds, in order. */
   readonly tokens: readonly number[];
   readonly contextSize: number;
@@ -82,6 +84,10 @@ export interface DraftStats {
   /** Time in the MTP heads and in the verification passes. */
   readonly draftMs: number;
   readonly verifyMs: number;
+  /** The heads' KV caches: their storage types (the trunk's) and bytes, all heads together. */
+  readonly cacheTypeK: KvCacheType;
+  readonly cacheTypeV: KvCacheType;
+  readonly cacheBytes: number;
 }
 
 /** What one step produced: tokens in order, each with the trunk logits it was chosen from. */
@@ -143,8 +149,15 @@ export class Drafter {
   constructor(readonly session: DraftTarget) {
     const model = session.model;
     this.heads = new Heads(model, model.maxBatch);
-    this.caches = Array.from({ length: this.heads.count }, (_, k) => this.heads.newCache(k, session.contextSize));
+    // The heads' caches are stored like the trunk's (--cache-type-k/-v apply to every layer).
+    const types = { k: session.cache.typeK ?? 'f32', v: session.cache.typeV ?? 'f32' } as const;
+    this.caches = Array.from({ length: this.heads.count }, (_, k) => this.heads.newCache(k, session.contextSize, types));
     this.stores = Array.from({ length: this.heads.count + 1 }, () => new Map());
+  }
+
+  /** Bytes of the heads' KV caches, all heads together. */
+  get cacheBytes(): number {
+    return this.caches.reduce((a, c) => a + c.bytes, 0);
   }
 
   /** The widest window of the heads (a sliding head sees only its window; Infinity for a full one). */
@@ -468,6 +481,9 @@ export class Drafter {
       meanTokensPerStep: steps ? (accepted + steps) / steps : 0,
       draftMs: this.draftMs,
       verifyMs: this.verifyMs,
+      cacheTypeK: this.caches[0]?.layers[0]!.typeK ?? 'f32',
+      cacheTypeV: this.caches[0]?.layers[0]!.typeV ?? 'f32',
+      cacheBytes: this.cacheBytes,
     };
   }
 }

@@ -10,22 +10,39 @@
 // The head at position t reads the embedding of a token further ahead and the hidden state at t; which ones
 // (and what its KV cache must hold) is the drafter's business (engine/speculative.ts). This file only runs
 // one head over a run of consecutive positions.
-import { slice, type Backend, type Tensor } from '../backend/backend.js';
+import { kvRowBytes, slice, type Backend, type KvCacheType, type Tensor } from '../backend/backend.js';
 import type { LayerConfig, ModelConfig } from './config.js';
 import type { LayerKV, SequenceKV } from './kv.js';
 import type { Step35Model } from './step35.js';
+
+/** Storage of an MTP cache's keys and values (default f32), as for the trunk's (engine/kv-cache.ts). */
+export interface MtpCacheTypes {
+  readonly k?: KvCacheType;
+  readonly v?: KvCacheType;
+}
 
 /** One MTP layer's KV cache (a one-layer sequence). */
 export class MtpLayerCache implements SequenceKV {
   readonly layers: LayerKV[];
   length = 0;
+  /** Bytes its keys and values take in their storage types. */
+  readonly bytes: number;
 
-  constructor(backend: Backend, cfg: ModelConfig, L: LayerConfig, readonly maxLength: number, margin: number) {
+  constructor(backend: Backend, cfg: ModelConfig, L: LayerConfig, readonly maxLength: number, margin: number, types: MtpCacheTypes = {}) {
     // Like the trunk's caches: a sliding layer keeps a ring of window + margin positions, where the margin
     // (the largest pass) keeps every key a pass's first query needs while later ones are written, and
     // makes rolling back up to `margin` positions safe.
     const capacity = L.sliding ? Math.min(maxLength, cfg.slidingWindow + margin) : maxLength;
-    this.layers = [{ k: backend.alloc(capacity * L.nHeadKv * cfg.headDimK), v: backend.alloc(capacity * L.nHeadKv * cfg.headDimV), capacity }];
+    const typeK = types.k ?? 'f32', typeV = types.v ?? 'f32';
+    for (const [t, d, what] of [[typeK, cfg.headDimK, 'key'], [typeV, cfg.headDimV, 'value']] as const)
+      if (t === 'q8_0' && d % 32 !== 0) throw new RangeError(`a q8_0 ${what} cache needs a head dimension that is a multiple of 32; this model's is ${d}`);
+    // Stored like the trunk's: rows converted on the way in (kvWrite) and read by the typed attention;
+    // tensors count f32 elements, so byte-sized caches round up to whole words.
+    const kBytes = capacity * kvRowBytes(typeK, L.nHeadKv * cfg.headDimK);
+    const vBytes = capacity * kvRowBytes(typeV, L.nHeadKv * cfg.headDimV);
+    const [k, v] = backend.allocCaches([Math.ceil(kBytes / 4), Math.ceil(vBytes / 4)]);
+    this.bytes = kBytes + vBytes;
+    this.layers = [{ k: k!, v: v!, capacity, typeK, typeV }];
   }
 
   /** Positions a query can still see: the window of a sliding layer, everything otherwise. */
@@ -61,9 +78,9 @@ export class MtpHeads {
     return this.model.config.layers[this.model.config.nLayer + k]!;
   }
 
-  /** A KV cache for head k holding up to maxLength positions. */
-  newCache(k: number, maxLength: number): MtpLayerCache {
-    return new MtpLayerCache(this.model.backend, this.model.config, this.layer(k), maxLength, this.maxBatch);
+  /** A KV cache for head k holding up to maxLength positions, stored as `types` (default f32). */
+  newCache(k: number, maxLength: number, types: MtpCacheTypes = {}): MtpLayerCache {
+    return new MtpLayerCache(this.model.backend, this.model.config, this.layer(k), maxLength, this.maxBatch, types);
   }
 
   /**

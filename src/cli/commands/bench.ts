@@ -104,7 +104,7 @@ export function registerBench(program: Command): void {
         const perToken = bytesPerToken(lm.file, cfg);
         const decode = decodeRuns.length ? median(decodeRuns) : 0;
         // Speculative decoding is measured on real generation (drafts only help where the heads predict).
-        const drafting = draft.n > 0 && n > 0 ? await benchDraft(model, lm.file, { draft, nGen: n, prompts: draftPrompts, reps, quiet: f.json }) : null;
+        const drafting = draft.n > 0 && n > 0 ? await benchDraft(model, lm.file, { draft, nGen: n, prompts: draftPrompts, reps, quiet: f.json, cacheTypes }) : null;
         const result = {
           model: path,
           threads: backend.threads,

@@ -74,7 +74,8 @@ export function registerRun(program: Command): void {
           timings: r.timings,
           ...(r.draft ? { draft: draftStatsJson(r.draft) } : {}),
           load_ms: Math.round(m.loadMs),
-          kv_bytes: session.cache.info,
+          // The heads' caches (stored in the same types) when drafting: they come on top of the trunk's.
+          kv_bytes: r.draft ? { ...session.cache.info, mtpBytes: r.draft.cacheBytes } : session.cache.info,
         }) + '\n');
       } else {
         const t = r.timings;
