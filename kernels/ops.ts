@@ -155,6 +155,24 @@ export function v_expf(x: f32): f32 {
 }
 
 /**
+ * One accumulator row's 16 dimensions at v (the head's values at a dimension offset): the fused
+ * multiply-add chain over positions j0, j0 + 16, ... <= P of probability times value, into out.
+ */
+@inline function valueChains16(v: usize, rowAt: usize, probs: usize, base: i32, j0: i32, P: i32, out: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  for (let jj = j0; jj <= P; jj += 16) {
+    const i = <usize>(jj - base) << 2;
+    const pv = v128.load32_splat(probs + i);
+    const vp = v + load<u32>(rowAt + i);
+    a0 = fma4(v128.load(vp), pv, a0);
+    a1 = fma4(v128.load(vp, 16), pv, a1);
+    a2 = fma4(v128.load(vp, 32), pv, a2);
+    a3 = fma4(v128.load(vp, 48), pv, a3);
+  }
+  v128.store(out, a0); v128.store(out, a1, 16); v128.store(out, a2, 32); v128.store(out, a3, 48);
+}
+
+/**
  * Causal (optionally sliding-window) attention of nt query tokens at positions pos0..pos0+nt-1 over a
  * single sequence's cache. The cache holds position p at slot p % cap, one row of nKv*hd floats per
  * position, and must already contain the keys and values of the query tokens themselves. A key at
@@ -229,45 +247,14 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
       v128.store(p, f32x4.mul(v128.load(p), iv));
     }
     // 16 accumulator rows of hd values: row l sums the cells whose position is l mod 16, each a chain of
-    // fused multiply-adds in position order; a row's chain runs in registers, 32 dimensions at a time.
+    // fused multiply-adds in position order; a row's chain runs in registers, 16 dimensions at a time.
     const vh = vc + ((<usize>kvh * hd) << 2);
     for (let l = 0; l < 16; l++) {
       const ar = acc + ((<usize>l * hd) << 2);
       // The first position at or after start that is l mod 16.
       const j0 = start + ((l - start) & 15);
       let d = 0;
-      for (; d + 32 <= hd; d += 32) {
-        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-        let a4 = f32x4.splat(0), a5 = f32x4.splat(0), a6 = f32x4.splat(0), a7 = f32x4.splat(0);
-        for (let jj = j0; jj <= P; jj += 16) {
-          const pv = v128.load32_splat(scores + (<usize>(jj - base) << 2));
-          const vp = vh + load<u32>(rowAt + (<usize>(jj - base) << 2)) + (<usize>d << 2);
-          a0 = fma4(v128.load(vp), pv, a0);
-          a1 = fma4(v128.load(vp, 16), pv, a1);
-          a2 = fma4(v128.load(vp, 32), pv, a2);
-          a3 = fma4(v128.load(vp, 48), pv, a3);
-          a4 = fma4(v128.load(vp, 64), pv, a4);
-          a5 = fma4(v128.load(vp, 80), pv, a5);
-          a6 = fma4(v128.load(vp, 96), pv, a6);
-          a7 = fma4(v128.load(vp, 112), pv, a7);
-        }
-        const ap = ar + (<usize>d << 2);
-        v128.store(ap, a0); v128.store(ap, a1, 16); v128.store(ap, a2, 32); v128.store(ap, a3, 48);
-        v128.store(ap, a4, 64); v128.store(ap, a5, 80); v128.store(ap, a6, 96); v128.store(ap, a7, 112);
-      }
-      for (; d + 16 <= hd; d += 16) {
-        let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
-        for (let jj = j0; jj <= P; jj += 16) {
-          const pv = v128.load32_splat(scores + (<usize>(jj - base) << 2));
-          const vp = vh + load<u32>(rowAt + (<usize>(jj - base) << 2)) + (<usize>d << 2);
-          a0 = fma4(v128.load(vp), pv, a0);
-          a1 = fma4(v128.load(vp, 16), pv, a1);
-          a2 = fma4(v128.load(vp, 32), pv, a2);
-          a3 = fma4(v128.load(vp, 48), pv, a3);
-        }
-        const ap = ar + (<usize>d << 2);
-        v128.store(ap, a0); v128.store(ap, a1, 16); v128.store(ap, a2, 32); v128.store(ap, a3, 48);
-      }
+      for (; d + 16 <= hd; d += 16) valueChains16(vh + (<usize>d << 2), rowAt, scores, base, j0, P, ar + (<usize>d << 2));
       for (; d < hd; d += 4) {
         let a0 = f32x4.splat(0);
         for (let jj = j0; jj <= P; jj += 16) {
