@@ -13,7 +13,8 @@ import { bytesFor } from '../gguf/ggml-types.js';
 import type { GGUFFile } from '../gguf/reader.js';
 import type { LayerConfig, ModelConfig } from './config.js';
 import type { SequenceKV } from './kv.js';
-import { ropeTable } from './rope.js';
+import { getLibmVariant } from '../backend/libm.js';
+import { RopeRows } from './rope.js';
 import { routeTokens } from './router.js';
 import type { LayerWeights, MlpWeights, ModelWeights } from './weights.js';
 
@@ -47,8 +48,13 @@ export class Step35Model {
   readonly maxBatch: number;
   private hidden: Tensor | null = null;
   private trace: ForwardOptions['trace'] = undefined;
-  /** RoPE tables of the batch being run (cleared per batch). */
-  private readonly ropeCache = new Map<string, Float32Array>();
+  /**
+   * RoPE rows per layer, kept across passes (rope.ts RopeRows: lazily computed blocks of positions, bounded);
+   * layers with the same rotary configuration share one. Rebuilt if the libm variant changes.
+   */
+  private readonly ropeRows = new Map<LayerConfig, RopeRows>();
+  private readonly ropeByConfig = new Map<string, RopeRows>();
+  private ropeVariant = getLibmVariant();
 
   constructor(
     readonly config: ModelConfig,
@@ -103,7 +109,6 @@ export class Step35Model {
       segments.push({ seq: it.seq, pos0: it.seq.length, offset, nt: it.tokens.length });
       offset += it.tokens.length;
     }
-    this.ropeCache.clear();
     // The residual stream lives across layers; everything else is scratch reused layer by layer.
     this.hidden ??= B.alloc(this.maxBatch * E);
     const h = slice(this.hidden, 0, nt * E);
@@ -160,16 +165,25 @@ export class Step35Model {
       throw new RangeError(`${tokens.length} more tokens do not fit: the sequence holds ${seq.length} of at most ${seq.maxLength}`);
   }
 
-  /** RoPE angles for this batch's positions; layers of the same kind share one table. */
+  /** RoPE angles for positions pos0 .. pos0 + nt - 1 of layer L's rotary configuration (do not write to them). */
   private ropeFor(L: LayerConfig, pos0: number, nt: number): Float32Array {
-    const key = `${L.nRot}:${L.ropeBase}:${L.ropeFactors}:${pos0}:${nt}`;
-    let cs = this.ropeCache.get(key);
-    if (!cs) {
-      const positions = Array.from({ length: nt }, (_, i) => pos0 + i);
-      cs = ropeTable(positions, L.nRot, L.ropeBase, this.config.ropeFreqScale, L.ropeFactors ? this.weights.ropeFreqs : null);
-      this.ropeCache.set(key, cs);
+    const variant = getLibmVariant();
+    if (variant !== this.ropeVariant) {
+      // The rows were computed with the other build of cosf/sinf.
+      for (const r of this.ropeByConfig.values()) r.clear();
+      this.ropeVariant = variant;
     }
-    return cs;
+    let rows = this.ropeRows.get(L);
+    if (!rows) {
+      const key = `${L.nRot}:${L.ropeBase}:${L.ropeFactors}`;
+      rows = this.ropeByConfig.get(key);
+      if (!rows) {
+        rows = new RopeRows(L.nRot, L.ropeBase, this.config.ropeFreqScale, L.ropeFactors ? this.weights.ropeFreqs : null);
+        this.ropeByConfig.set(key, rows);
+      }
+      this.ropeRows.set(L, rows);
+    }
+    return rows.rows(pos0, nt);
   }
 
   private t(name: string, il: number, x: Tensor, n: number): void {
