@@ -82,6 +82,11 @@ describe('the held-out split', () => {
     assert.equal(TRAIN_WORDS.filter((w) => HELDOUT_WORDS.includes(w)).length, 0);
     const words = (t: Task) => (t.question.match(/[a-z]{3,}/g) ?? []).filter((w) => TRAIN_WORDS.includes(w) || HELDOUT_WORDS.includes(w));
     for (const t of heldout.filter((x) => x.family === 'sorting' || x.family === 'counting')) assert.ok(words(t).every((w) => HELDOUT_WORDS.includes(w)), t.question);
+    // training's words, listed or made up, are never held-out words
+    const callWords = (t: Task) => t.steps.flatMap((s) => s.calls.flatMap((c) => String(c.arguments.code ?? '').match(/'[a-z]+'/g) ?? [])).map((w) => w.slice(1, -1));
+    const trainWords = train.filter((x) => x.family === 'sorting' || x.family === 'counting').flatMap(callWords);
+    assert.ok(trainWords.filter((w) => w.length > 1 && !TRAIN_WORDS.includes(w)).length > 100, 'made-up words in training');
+    assert.ok(trainWords.every((w) => !HELDOUT_WORDS.includes(w)));
   });
 });
 

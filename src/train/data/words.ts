@@ -34,3 +34,21 @@ export const HELDOUT_WORDS: readonly string[] = [
   'nebula', 'asteroid', 'eclipse', 'quasar', 'satellite',
   'tennessee', 'bubblegum', 'keepsake', 'woodpecker', 'grasshopper', 'pepperoni',
 ];
+
+const ONSETS = ['b', 'c', 'd', 'f', 'g', 'h', 'j', 'k', 'l', 'm', 'n', 'p', 'r', 's', 't', 'v', 'w', 'z', 'br', 'ch', 'cl', 'dr', 'fl', 'gr', 'pl', 'sh', 'st', 'tr', 'qu', 'x', 'y', ''];
+const VOWELS = ['a', 'e', 'i', 'o', 'u', 'ee', 'oo', 'ai', 'ea', 'ou', 'y'];
+const CODAS = ['', '', '', 'n', 'r', 's', 't', 'l', 'm', 'ck', 'nd', 'st', 'ss', 'x', 'p', 'g'];
+
+/**
+ * A made-up word for the training split (2-4 syllables of lowercase letters), never one of the held-out
+ * words: with only the training list, the model learned the words themselves and wrote a training word
+ * ("papaya") for any word it was asked about; made-up words can only be copied letter by letter.
+ */
+export function madeUpWord(next: () => number): string {
+  const pick = <T>(xs: readonly T[]) => xs[Math.floor(next() * xs.length)]!;
+  for (;;) {
+    let w = '';
+    for (let i = 0, n = 2 + Math.floor(next() * 3); i < n; i++) w += pick(ONSETS) + pick(VOWELS) + pick(CODAS);
+    if (w.length >= 3 && w.length <= 14 && !HELDOUT_WORDS.includes(w)) return w;
+  }
+}

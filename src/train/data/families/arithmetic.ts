@@ -19,6 +19,8 @@ const ARITH: Record<Op, Record<Split, QuestionTemplate[]>> = {
       'What is {a} + {b}?', 'Calculate {a} + {b}.', 'What is the sum of {a} and {b}?', 'Add {a} and {b}.', 'How much is {a} plus {b}?',
       'Find the total of {a} and {b}.', '{a} plus {b} equals what?', 'What do {a} and {b} add up to?', 'Compute the sum: {a} + {b}',
       'I have {a} and get {b} more. How many do I have now?', 'Combine {a} and {b}. What is the total?',
+      'Add up {a} and {b}.', 'What number is {b} more than {a}?', 'Tell me the sum of {a} and {b}.', 'If you add {b} to {a}, what is the result?',
+      'A box has {a} coins and another has {b}. How many coins are there in both?', 'Sum {a} and {b}.',
     ],
     ['Work out the total of {a} and {b} for me.', 'If I combine {a} with {b}, what number do I get?'],
   ),
@@ -28,6 +30,8 @@ const ARITH: Record<Op, Record<Split, QuestionTemplate[]>> = {
       'What is {a} − {b}?', 'Calculate {a} - {b}.', 'Subtract {b} from {a}.', 'How much is {a} minus {b}?', 'What is the difference {a} − {b}?',
       'What is {a} take away {b}?', 'How much larger is {a} than {b}?', 'Find the difference between {a} and {b}.',
       'What remains when {b} is removed from {a}?', '{a} minus {b} equals what?',
+      'Tell me {a} minus {b}.', 'If you subtract {b} from {a}, what is the result?', 'I had {a} and spent {b}. How much is left?',
+      'What is {b} less than {a}?', 'Deduct {b} from {a}.', 'How far apart are {a} and {b}?',
     ],
     ['Take {b} away from {a}. What remains?', 'By how much is {a} bigger than {b}?'],
   ),
@@ -37,6 +41,8 @@ const ARITH: Record<Op, Record<Split, QuestionTemplate[]>> = {
       'What is {a} × {b}?', 'Calculate {a} * {b}.', 'Multiply {a} by {b}.', 'What is the product of {a} and {b}?', 'How much is {a} times {b}?',
       'Please find the product of {a} and {b}.', '{a} times {b} equals what?', 'There are {a} groups with {b} in each. How many in total?',
       'What is {a} multiplied by {b}?', 'Compute {a} × {b}.',
+      'Tell me the product of {a} and {b}.', 'If you multiply {a} by {b}, what is the result?', 'Each of {a} boxes holds {b} pens. How many pens in all?',
+      'Find {a} times {b}.', 'What do you get when {a} is multiplied by {b}?',
     ],
     ['I have {a} groups of {b}. How many is that altogether?', 'Could you work out {a} multiplied by {b}?'],
   ),
@@ -46,6 +52,8 @@ const ARITH: Record<Op, Record<Split, QuestionTemplate[]>> = {
       'What is {a} ÷ {b}?', 'Calculate {a} / {b}.', 'Divide {a} by {b}.', 'How much is {a} divided by {b}?', 'What is the quotient of {a} and {b}?',
       'Find the quotient of {a} and {b}.', '{a} divided by {b} equals what?', 'Share {a} equally among {b}. How much does each get?',
       'How many times does {b} fit into {a}?', 'Compute {a} ÷ {b}.',
+      'Tell me {a} divided by {b}.', 'If you divide {a} by {b}, what is the result?', '{a} apples are packed {b} to a bag. How many bags?',
+      'Find {a} over {b}.', 'What do you get when {a} is divided by {b}?',
     ],
     ['Split {a} into {b} equal parts. How big is each part?', 'How many times does {b} go into {a}?'],
   ),
@@ -94,6 +102,7 @@ const CHAIN: Record<'add' | 'sub', Record<Split, QuestionTemplate[]>> = {
     [
       'What is {a} × {b} + {c}?', 'Multiply {a} by {b} and then add {c}.', 'A crate holds {b} items. How many items are in {a} crates plus {c} loose ones?',
       'Compute {a} times {b}, then add {c} to the result.', 'Find the product of {a} and {b}, then add {c}.', 'There are {a} rows of {b} seats and {c} extra seats. How many seats in total?',
+      'Each of {a} boxes holds {b} pens, and {c} pens are loose. How many pens in all?', 'What is {c} plus {a} times {b}?', 'Multiply {a} and {b}, then add {c} to it.',
     ],
     ['Take the product of {a} and {b}, then increase it by {c}. What do you get?', 'There are {a} shelves with {b} books each, and {c} more books on the floor. How many books in total?'],
   ),
@@ -102,6 +111,7 @@ const CHAIN: Record<'add' | 'sub', Record<Split, QuestionTemplate[]>> = {
     [
       'What is {a} × {b} − {c}?', 'Multiply {a} by {b} and then subtract {c}.', 'A crate holds {b} items. If there are {a} crates and {c} items are removed, how many remain?',
       'Compute {a} times {b}, then take away {c}.', 'Find the product of {a} and {b}, then subtract {c}.', 'A shop makes {b} parts a day for {a} days and sells {c}. How many parts are left?',
+      'There are {a} bags of {b} apples and {c} apples are eaten. How many apples remain?', 'What is {a} times {b} minus {c}?', 'Multiply {a} and {b}, then subtract {c} from it.',
     ],
     ['Find the product of {a} and {b}, then reduce it by {c}.', 'A factory makes {b} parts a day for {a} days and {c} parts are rejected. How many good parts are left?'],
   ),
@@ -136,7 +146,7 @@ const PAIR_OPS: readonly Op[] = ['add', 'sub', 'mul'];
 
 const PARALLEL = templateSet(
   'parallel',
-  ['What are {x} and {y}?', 'Calculate both {x} and {y}.', 'I need two results: {x} and {y}.', 'Compute {x}, and also {y}.', 'Give me {x} and {y}.', 'What is {x}? And what is {y}?'],
+  ['What are {x} and {y}?', 'Calculate both {x} and {y}.', 'I need two results: {x} and {y}.', 'Compute {x}, and also {y}.', 'Give me {x} and {y}.', 'What is {x}? And what is {y}?', 'Tell me {x} and {y}.', 'Find {x} and then {y}.', 'Solve both: {x}, {y}.', 'What do {x} and {y} come to?'],
   ['Please give me the values of {x} as well as {y}.', 'Two quick sums for my notes: {x}; {y}.'],
 );
 
@@ -195,12 +205,12 @@ export const parallel: Family = {
 const COMPARE: Record<'larger' | 'smaller', Record<Split, QuestionTemplate[]>> = {
   larger: templateSet(
     'compare.larger',
-    ['Which is larger: {x} or {y}?', 'Which is bigger, {x} or {y}?', 'Is {x} or {y} greater?', 'Which gives the higher number, {x} or {y}?'],
+    ['Which is larger: {x} or {y}?', 'Which is bigger, {x} or {y}?', 'Is {x} or {y} greater?', 'Which gives the higher number, {x} or {y}?', 'Which one is greater: {x} or {y}?', 'Tell me which is more, {x} or {y}.', 'Between {x} and {y}, which is the largest?'],
     ['Of {x} and {y}, which one comes out higher?'],
   ),
   smaller: templateSet(
     'compare.smaller',
-    ['Which is smaller: {x} or {y}?', 'Which is less, {x} or {y}?', 'Is {x} or {y} lower?', 'Which gives the lower number, {x} or {y}?'],
+    ['Which is smaller: {x} or {y}?', 'Which is less, {x} or {y}?', 'Is {x} or {y} lower?', 'Which gives the lower number, {x} or {y}?', 'Which one is lower: {x} or {y}?', 'Tell me which is less, {x} or {y}.', 'Between {x} and {y}, which is the smallest?'],
     ['Of {x} and {y}, which one comes out lower?'],
   ),
 };

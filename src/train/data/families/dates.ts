@@ -10,6 +10,8 @@ const T = templateSet(
   [
     'How many days are there from {a} to {b}?', 'How many days pass between {a} and {b}?', 'Count the days from {a} until {b}.',
     'What is the number of days between {a} and {b}?', 'A trip lasts from {a} to {b}. How many days is that?', 'How long is it from {a} to {b}, in days?',
+    'Tell me the days between {a} and {b}.', 'The event runs from {a} to {b}. How many days long is it?', 'How many days lie between {a} and {b}?',
+    'Find the number of days from {a} to {b}.', 'From {a} to {b} is how many days?',
   ],
   ['My trip starts on {a} and I return on {b}. How many days is that?', 'If a project begins {a} and ends {b}, how long does it last in days?'],
 );

@@ -1,12 +1,21 @@
 // Python families: sorting a list of numbers or words (sorted()), and counting a letter in a word or a
 // value in a list (.count()). The held-out split's words come from a list that shares no word with training.
-import { HELDOUT_WORDS, TRAIN_WORDS } from '../words.js';
+import { HELDOUT_WORDS, madeUpWord, TRAIN_WORDS } from '../words.js';
 import { fill, type Chooser } from '../random.js';
 import { step, type Split, type TaskDraft } from '../task.js';
 import { templateSet, type Family } from './family.js';
 import { small } from './numbers.js';
 
 const words = (split: Split) => (split === 'train' ? TRAIN_WORDS : HELDOUT_WORDS);
+/** A word for a task: held-out words for the held-out split; for training, half the time a made-up word. */
+const word = (c: Chooser, split: Split) => (split === 'train' && c.chance(0.5) ? madeUpWord(() => c.next()) : c.pick(words(split)));
+/** n distinct words (the held-out split draws exactly as before made-up words were added to training). */
+function distinctWords(c: Chooser, split: Split, n: number): string[] {
+  if (split !== 'train') return c.sample(words(split), n);
+  const seen = new Set<string>();
+  while (seen.size < n) seen.add(word(c, split));
+  return [...seen];
+}
 const python = (code: string) => ({ name: 'python' as const, arguments: { code } });
 const pyList = (items: readonly (string | number)[]) => `[${items.map((x) => (typeof x === 'string' ? `'${x}'` : String(x))).join(', ')}]`;
 
@@ -15,17 +24,17 @@ const pyList = (items: readonly (string | number)[]) => `[${items.map((x) => (ty
 const SORT = {
   asc: templateSet(
     'sorting.asc',
-    ['Sort these numbers from smallest to largest: {list}.', 'Put {list} in ascending order.', 'Order from lowest to highest: {list}.'],
+    ['Sort these numbers from smallest to largest: {list}.', 'Put {list} in ascending order.', 'Order from lowest to highest: {list}.', 'List {list} from low to high.', 'Sort {list}, the smallest number first.'],
     ['Arrange the values {list} so that they increase.'],
   ),
   desc: templateSet(
     'sorting.desc',
-    ['Sort these numbers from largest to smallest: {list}.', 'Put {list} in descending order.', 'Order from highest to lowest: {list}.'],
+    ['Sort these numbers from largest to smallest: {list}.', 'Put {list} in descending order.', 'Order from highest to lowest: {list}.', 'List {list} from high to low.', 'Sort {list}, the largest number first.'],
     ['Rank {list} with the biggest first.'],
   ),
   alpha: templateSet(
     'sorting.alpha',
-    ['Sort these words alphabetically: {list}.', 'Put {list} in alphabetical order.', 'Alphabetize: {list}.'],
+    ['Sort these words alphabetically: {list}.', 'Put {list} in alphabetical order.', 'Alphabetize: {list}.', 'Sort the words {list} from A to Z.', 'List these words in alphabetical order: {list}.', 'Order the words {list} alphabetically.'],
     ['Arrange the words {list} as they would appear in a dictionary.'],
   ),
 };
@@ -43,7 +52,7 @@ export const sorting: Family = {
     const kind = c.pick(['asc', 'desc', 'alpha'] as const);
     const t = c.pick(SORT[kind][split]);
     const n = c.int(3, 6);
-    const items: (string | number)[] = kind === 'alpha' ? c.sample(words(ranges), n) : distinctNumbers(c, ranges, n);
+    const items: (string | number)[] = kind === 'alpha' ? distinctWords(c, ranges, n) : distinctNumbers(c, ranges, n);
     const code = `print(sorted(${pyList(items)}${kind === 'desc' ? ', reverse=True' : ''}))`;
     const order = kind === 'asc' ? 'ascending order' : kind === 'desc' ? 'descending order' : 'alphabetical order';
     const s = step(`I need these ${n} items in ${order}. I will sort them with Python.`, [python(code)]);
@@ -67,12 +76,12 @@ export const sorting: Family = {
 const COUNT = {
   letter: templateSet(
     'counting.letter',
-    ['How many times does the letter "{x}" appear in "{w}"?', 'Count the letter {x} in the word {w}.', 'How many {x}\'s are in "{w}"?'],
+    ['How many times does the letter "{x}" appear in "{w}"?', 'Count the letter {x} in the word {w}.', 'How many {x}\'s are in "{w}"?', 'How many times is the letter "{x}" in the word "{w}"?', 'Tell me how many "{x}" letters "{w}" has.', 'Count how often the letter "{x}" occurs in "{w}".'],
     ['In the word "{w}", how often do you see the letter "{x}"?'],
   ),
   value: templateSet(
     'counting.value',
-    ['How many times does {x} appear in the list {list}?', 'Count how often {x} occurs in {list}.', 'In {list}, how many entries equal {x}?'],
+    ['How many times does {x} appear in the list {list}?', 'Count how often {x} occurs in {list}.', 'In {list}, how many entries equal {x}?', 'How many times is {x} in the list {list}?', 'Tell me how many times {x} shows up in {list}.', 'Count the entries equal to {x} in {list}.'],
     ['Looking at {list}, how frequently is {x} found?'],
   ),
 };
@@ -84,7 +93,7 @@ export const counting: Family = {
     const kind = c.pick(['letter', 'value'] as const);
     const t = c.pick(COUNT[kind][split]);
     if (kind === 'letter') {
-      const w = c.pick(words(ranges));
+      const w = word(c, ranges);
       // mostly a letter of the word; sometimes one it lacks (the answer is then 0)
       const x = c.chance(0.85) ? c.pick([...w]) : c.pick([...'abcdefghijklmnopqrstuvwxyz'].filter((l) => !w.includes(l)));
       const s = step(`I need to count "${x}" in "${w}". I will use Python.`, [python(`print('${w}'.count('${x}'))`)]);

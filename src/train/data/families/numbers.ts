@@ -4,8 +4,13 @@
 import type { Chooser } from '../random.js';
 import type { Split } from '../task.js';
 
-/** Digit counts of operands: training skips 5 digits, which only the held-out split uses. */
-export const OPERAND_DIGITS: Record<Split, readonly number[]> = { train: [1, 2, 3, 4, 6], heldout: [5] };
+/**
+ * Digit counts of operands: training skips 5 digits, which only the held-out split uses. Training has 7
+ * digits as well as 6, so that a number longer than 4 digits is not always 6 digits long: with 6 as the only
+ * long length, the nano model learned the length and copied 5-digit operands as 6 digits ("49350" ->
+ * "449350").
+ */
+export const OPERAND_DIGITS: Record<Split, readonly number[]> = { train: [1, 2, 3, 4, 6, 7], heldout: [5] };
 /** Digit counts of small quantities (unit values, list items): training skips 3 digits. */
 export const SMALL_DIGITS: Record<Split, readonly number[]> = { train: [1, 2, 4], heldout: [3] };
 /** Years of dates: training skips 2030-2069, which only the held-out split uses. */

@@ -7,7 +7,8 @@ import { small } from './numbers.js';
 
 const T = templateSet(
   'units',
-  ['Convert {v} {from} to {to}.', 'How many {to} is {v} {from}?', 'What is {v} {from} in {to}?', 'Express {v} {from} in {to}.', 'Change {v} {from} into {to}.', 'I have {v} {from}. How many {to} is that?', '{v} {from} equals how many {to}?'],
+  ['Convert {v} {from} to {to}.', 'How many {to} is {v} {from}?', 'What is {v} {from} in {to}?', 'Express {v} {from} in {to}.', 'Change {v} {from} into {to}.', 'I have {v} {from}. How many {to} is that?', '{v} {from} equals how many {to}?',
+    'Tell me {v} {from} in {to}.', 'What does {v} {from} come to in {to}?', 'If something is {v} {from}, how many {to} is it?', 'Give {v} {from} in {to}.', 'Convert {v} {from} into {to}, please.'],
   ['I measured {v} {from}. What would that be in {to}?', 'Please turn {v} {from} into {to}.'],
 );
 
