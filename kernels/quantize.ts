@@ -47,9 +47,13 @@
  * qs needs 3n bytes: the relaxed build also stores max(q, 0) at qs + n and max(-q, 0) at qs + 2n.
  */
 export function quantize_q8_0(x: usize, n: i32, qs: usize, d: usize): void {
-  const nb = n >> 5;
+  quantize_q8_0_blocks(x, n, qs, d, 0, n >> 5);
+}
+
+/** quantize_q8_0 for blocks b0..b1 of the n values only (the thread pool splits a long input this way). */
+export function quantize_q8_0_blocks(x: usize, n: i32, qs: usize, d: usize, b0: i32, b1: i32): void {
   const signMask = i32x4.splat(0x7fffffff);
-  for (let b = 0; b < nb; b++) {
+  for (let b = b0; b < b1; b++) {
     const xb = x + (<usize>b << 7);
     let m = v128.and(v128.load(xb), signMask);
     for (let i = 16; i < 128; i += 16) m = f32x4.max(m, v128.and(v128.load(xb + i), signMask));

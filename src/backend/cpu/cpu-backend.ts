@@ -13,6 +13,10 @@ import { ThreadPool, type KernelCall } from './thread-pool.js';
 import { WasmMemory } from './wasm-memory.js';
 
 const SCRATCH_MIN = 64 << 10;
+/** Inputs of at least this many values are quantized by all threads (a prompt chunk's, not a token's). */
+const PARALLEL_QUANTIZE = 1 << 16;
+/** Additions of at least this many values are split over the threads. */
+const PARALLEL_ADD = 1 << 18;
 /** Cache type codes of kernels/kv.ts. */
 const KV_TYPE_CODE: Record<KvCacheType, number> = { f32: 0, f16: 1, bf16: 2, q8_0: 3 };
 
@@ -259,7 +263,9 @@ export class CpuBackend implements Backend {
         return { ptr: x, scales: 0, sums: 0, bytes: n * 4, scaleBytes: 0, sumBytes: 0 };
       case 'q8_0': {
         const q = this.mem.tempBytes(3 * n), d = this.mem.tempBytes(n / 8);
-        this.k.quantize_q8_0(x, n, q, d);
+        // A prompt's activations are split over the threads; a token's are quantized here.
+        if (n >= PARALLEL_QUANTIZE) this.getPool().run([{ kernel: 'quantize_q8_0_blocks', args: [x, n, q, d, 0, 0], rows: n / 32, r0Arg: 4 }], n * 8);
+        else this.k.quantize_q8_0(x, n, q, d);
         return { ptr: q, scales: d, sums: 0, bytes: 3 * n, scaleBytes: n / 8, sumBytes: 0 };
       }
       case 'q8_K': {
@@ -381,8 +387,14 @@ export class CpuBackend implements Backend {
   }
 
   add(y: Tensor, a: Tensor, b: Tensor, n: number): void {
+    // Sixteen values at a time in wasm (a prompt's residual adds are megabytes), the rest here.
+    const n16 = n >> 4;
+    if (n16 > 0) {
+      const call = { kernel: 'tr_add' as const, args: [a.ptr, b.ptr, y.ptr, 0, 0], rows: n16, r0Arg: 3 };
+      this.getPool().run([call], n >= PARALLEL_ADD ? Infinity : 0);
+    }
     const Y = this.mem.f32(y.ptr, n), A = this.mem.f32(a.ptr, n), B = this.mem.f32(b.ptr, n);
-    for (let i = 0; i < n; i++) Y[i] = A[i]! + B[i]!;
+    for (let i = n16 * 16; i < n; i++) Y[i] = A[i]! + B[i]!;
   }
 
   scale(y: Tensor, x: Tensor, s: number, n: number): void {

@@ -11,6 +11,7 @@ export interface KernelExports {
   matmul_q4_0(wq: number, wd: number, xq: number, xd: number, y: number, k: number, r0: number, r1: number, nt: number, ldy: number): void;
   matmul_q4_0x8(w: number, xq: number, xd: number, y: number, k: number, u0: number, u1: number, nt: number, ldy: number, scratch: number): void;
   quantize_q8_0(x: number, n: number, qs: number, d: number): void;
+  quantize_q8_0_blocks(x: number, n: number, qs: number, d: number, b0: number, b1: number): void;
   quantize_q8_K(x: number, n: number, qs: number, d: number, sums: number): void;
   matmul_q4_K(w: number, xq: number, xd: number, xs: number, y: number, k: number, r0: number, r1: number, nt: number, ldy: number, order: number, rows: number): void;
   matmul_q5_K(w: number, xq: number, xd: number, xs: number, y: number, k: number, r0: number, r1: number, nt: number, ldy: number): void;
