@@ -159,7 +159,12 @@ export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, 
   const qq = stats + (<usize>(gs << 1) << 2); // q8_0 queries: gs rows of hd int8, then their block scales
   const qd = qq + <usize>gs * hd;
   const perHead = qd + ((<usize>gs * nb) << 2);
-  for (let row = r0; row < r1; row++) {
+  // Units u run over the rows zigzag (first, last, second, second to last, ...): with causal masking a
+  // later token's rows have more keys, so any contiguous range of units the thread pool hands out holds
+  // light and heavy rows alike and the threads finish together.
+  const nRows = nt * nKv * subs;
+  for (let u = r0; u < r1; u++) {
+    const row = (u & 1) == 0 ? u >> 1 : nRows - 1 - (u >> 1);
     const t = row / (nKv * subs);
     const kvh = (row / subs) % nKv;
     const h0 = kvh * group + (row % subs) * gs;

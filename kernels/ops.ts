@@ -186,7 +186,12 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
   const kvRow = nKv * hd;
   const kvBytes = <usize>kvRow << 2;
   // Rows r0..r1 index (token, head) pairs, token-major, so threads can split any mix of tokens and heads.
-  for (let row = r0; row < r1; row++) {
+  // Units u run over the rows zigzag (first, last, second, second to last, ...): with causal masking a
+  // later token's rows have more keys, so any contiguous range of units the thread pool hands out holds
+  // light and heavy rows alike and the threads finish together.
+  const nRows = nt * nHead;
+  for (let u = r0; u < r1; u++) {
+    const row = (u & 1) == 0 ? u >> 1 : nRows - 1 - (u >> 1);
     const t = row / nHead;
     const h = row % nHead;
     const P = pos0 + t;

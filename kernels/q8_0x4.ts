@@ -7,8 +7,9 @@ import { blockLanesLo, fmaLanes, reduce8 } from './matmul';
 // four rows as one stream, loads each block of activations once for the four, and forms the four scale
 // products with one vector multiply.
 //
-// Row ranges r0..r1 from the thread pool are rounded up to whole groups: rows floor-divided into groups
-// (g0 = ceil(r0 / 4) .. ceil(r1 / 4)), so adjacent ranges stay disjoint and together cover every group.
+// The thread pool splits a product into (row, token) units, so that products over different token counts
+// (a prompt's experts) balance: units u0..u1 cover rows floor(u / nt), rounded up to whole groups
+// (g0 = ceil(floor(u0 / nt) / 4) ..), so adjacent ranges stay disjoint and together cover every group.
 
 const GROUP_BLOCK: usize = 128;
 
@@ -60,9 +61,10 @@ const GROUP_BLOCK: usize = 128;
  * layout: both builds keep the per-row order, only the addressing differs. Measured on the development
  * machine, one thread: 21.5 G multiply-adds/s against 17.5 for the row layout (the relaxed build).
  */
-export function matmul_q8_0x4(wq: usize, wd: usize, xq: usize, xd: usize, y: usize, k: i32, r0: i32, r1: i32, nt: i32, ldy: i32): void {
+export function matmul_q8_0x4(wq: usize, wd: usize, xq: usize, xd: usize, y: usize, k: i32, u0: i32, u1: i32, nt: i32, ldy: i32): void {
+  if (nt <= 0) return;
   const nb = k >> 5;
-  const g0 = (r0 + 3) >> 2, g1 = (r1 + 3) >> 2;
+  const g0 = (u0 / nt + 3) >> 2, g1 = (u1 / nt + 3) >> 2;
   const gq = <usize>nb * GROUP_BLOCK, gd = <usize>nb << 4;
   const n = <usize>nt * k;
   for (let g = g0; g < g1; g++) {

@@ -39,7 +39,9 @@ export const q8_0Format: WeightFormat = {
     return { ptrs: [qptr, dptr], bytes: rows * (cols + nb * 4) };
   },
   call(m, x, y, nt) {
-    const kernel = q8_0Grouped(m.rows) ? 'matmul_q8_0x4' : 'matmul_q8_0';
-    return { kernel, args: [m.ptrs[0]!, m.ptrs[1]!, x.ptr, x.scales, y, m.cols, 0, 0, nt, m.rows], rows: m.rows, r0Arg: 6 };
+    const args = [m.ptrs[0]!, m.ptrs[1]!, x.ptr, x.scales, y, m.cols, 0, 0, nt, m.rows];
+    // Grouped: work units are (row, token) pairs, so experts with different token counts balance.
+    if (q8_0Grouped(m.rows)) return { kernel: 'matmul_q8_0x4', args, rows: m.rows * nt, r0Arg: 6 };
+    return { kernel: 'matmul_q8_0', args, rows: m.rows, r0Arg: 6 };
   },
 };
