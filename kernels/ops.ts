@@ -342,3 +342,20 @@ export function weighted_row_sum(y: usize, src: usize, idx: usize, w: usize, nt:
     }
   }
 }
+
+// ---- Row ranges, for the thread pool (a prompt's norms, SwiGLU and expert sums split over threads) ----
+
+export function rms_norm_rows(x: usize, w: usize, y: usize, dim: i32, eps: f32, r0: i32, r1: i32): void {
+  const o = (<usize>r0 * dim) << 2;
+  rms_norm(x + o, w, y + o, r1 - r0, dim, eps);
+}
+
+export function swiglu_rows(g: usize, u: usize, y: usize, cols: i32, limit: f32, r0: i32, r1: i32): void {
+  const o = (<usize>r0 * cols) << 2;
+  swiglu(g + o, u + o, y + o, r1 - r0, cols, limit);
+}
+
+export function weighted_row_sum_rows(y: usize, src: usize, idx: usize, w: usize, k: i32, dim: i32, extra: usize, t0: i32, t1: i32): void {
+  const o = (<usize>t0 * dim) << 2, s = (<usize>t0 * k) << 2;
+  weighted_row_sum(y + o, src, idx + s, w + s, t1 - t0, k, dim, extra != 0 ? extra + o : 0);
+}

@@ -15,7 +15,7 @@ import { WasmMemory } from './wasm-memory.js';
 const SCRATCH_MIN = 64 << 10;
 /** Inputs of at least this many values are quantized by all threads (a prompt chunk's, not a token's). */
 const PARALLEL_QUANTIZE = 1 << 16;
-/** Additions of at least this many values are split over the threads. */
+/** Additions, norms and other elementwise work over at least this many values are split over the threads. */
 const PARALLEL_ADD = 1 << 18;
 /** Cache type codes of kernels/kv.ts. */
 const KV_TYPE_CODE: Record<KvCacheType, number> = { f32: 0, f16: 1, bf16: 2, q8_0: 3 };
@@ -290,6 +290,10 @@ export class CpuBackend implements Backend {
   }
 
   rmsNorm(y: Tensor, x: Tensor, w: Tensor | null, nrows: number, dim: number, eps: number): void {
+    if (nrows * dim >= PARALLEL_ADD) {
+      this.getPool().run([{ kernel: 'rms_norm_rows', args: [x.ptr, w ? w.ptr : 0, y.ptr, dim, Math.fround(eps), 0, 0], rows: nrows, r0Arg: 5 }]);
+      return;
+    }
     this.k.rms_norm(x.ptr, w ? w.ptr : 0, y.ptr, nrows, dim, eps);
   }
 
@@ -405,7 +409,8 @@ export class CpuBackend implements Backend {
 
   swiglu(y: Tensor, g: Tensor, u: Tensor, rows: number, cols: number, limit = 0): void {
     const L = limit > 0 ? limit : 0;
-    this.k.swiglu(g.ptr, u.ptr, y.ptr, rows, cols, L);
+    if (rows * cols >= PARALLEL_ADD) this.getPool().run([{ kernel: 'swiglu_rows', args: [g.ptr, u.ptr, y.ptr, cols, Math.fround(L), 0, 0], rows, r0Arg: 5 }]);
+    else this.k.swiglu(g.ptr, u.ptr, y.ptr, rows, cols, L);
     const tail = cols % 16;
     if (tail === 0) return;
     // llama.cpp computes the last cols % 16 values of each row with the scalar silu (glibc expf).
@@ -424,6 +429,10 @@ export class CpuBackend implements Backend {
     const w = this.mem.tempBytes(weights.length * 4);
     new Int32Array(this.mem.memory.buffer, idx, rowIndex.length).set(rowIndex);
     this.mem.f32(w, weights.length).set(weights);
+    if (nt * k * dim >= PARALLEL_ADD) {
+      this.getPool().run([{ kernel: 'weighted_row_sum_rows', args: [y.ptr, src.ptr, idx, w, k, dim, extra ? extra.ptr : 0, 0, 0], rows: nt, r0Arg: 7 }]);
+      return;
+    }
     this.k.weighted_row_sum(y.ptr, src.ptr, idx, w, nt, k, dim, extra ? extra.ptr : 0);
   }
 

@@ -27,6 +27,9 @@ export interface KernelExports {
   read_sum(p: number, r0: number, r1: number): number;
   fma_probe(a: number, b: number, c: number): number;
   swiglu(g: number, u: number, y: number, rows: number, cols: number, limit: number): void;
+  rms_norm_rows(x: number, w: number, y: number, dim: number, eps: number, r0: number, r1: number): void;
+  swiglu_rows(g: number, u: number, y: number, cols: number, limit: number, r0: number, r1: number): void;
+  weighted_row_sum_rows(y: number, src: number, idx: number, w: number, k: number, dim: number, extra: number, t0: number, t1: number): void;
   weighted_row_sum(y: number, src: number, idx: number, w: number, nt: number, k: number, dim: number, extra: number): void;
   // Key/value caches in f16, bf16 and q8_0 (kernels/kv.ts).
   kv_store(src: number, dst: number, nRows: number, n: number, type: number): void;

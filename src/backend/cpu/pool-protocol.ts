@@ -39,7 +39,7 @@ export const KERNEL_NAMES = ['matmul_f32', 'matmul_q8_0', 'matmul_q4_0', 'attent
   'tr_add', 'tr_rmsnorm_fwd', 'tr_rmsnorm_bwd', 'tr_rmsnorm_dw', 'tr_rope', 'tr_gate_fwd', 'tr_gate_bwd',
   // Attention over f16/bf16/q8_0 key/value caches (kernels/kv.ts).
   'attention_kv',
-  'matmul_q8_0x4', 'quantize_q8_0_blocks', 'tr_add'] as const;
+  'matmul_q8_0x4', 'quantize_q8_0_blocks', 'tr_add', 'rms_norm_rows', 'swiglu_rows', 'weighted_row_sum_rows'] as const;
 export type KernelName = (typeof KERNEL_NAMES)[number];
 
 /**
