@@ -106,3 +106,13 @@ export function checkChatStream(data: readonly string[]): {
   assert.ok(final.timings && typeof final.timings.predicted_n === 'number', 'the final chunk has timings');
   return { content, reasoning, toolCalls: calls, finishReason: final.choices[0].finish_reason, usage: rest[0]?.usage, final };
 }
+
+/** The calculator tool the trained nano model was taught, as an OpenAI tool definition. */
+export const calculatorTool = {
+  type: 'function' as const,
+  function: {
+    name: 'calculator',
+    description: 'Evaluate an arithmetic expression',
+    parameters: { type: 'object', properties: { expression: { type: 'string' } }, required: ['expression'] },
+  },
+};

@@ -8,6 +8,7 @@ import { after, before, it } from 'node:test';
 import OpenAI from 'openai';
 import { nanoModelPath } from '../../../src/cli/default-model.js';
 import { openModel, type OpenModel } from '../../../src/cli/open-model.js';
+import { calculatorTool as calculator } from './harness.js';
 import { createChatService } from '../../../src/server/engine/index.js';
 import { startServer, type RunningServer } from '../../../src/server/server.js';
 import type { Timings } from '../../../src/server/api/openai/wire.js';
@@ -43,15 +44,6 @@ after(async () => {
   await drafting.running.close();
   opened.close();
 });
-
-const calculator: OpenAI.ChatCompletionTool = {
-  type: 'function',
-  function: {
-    name: 'calculator',
-    description: 'Evaluate an arithmetic expression',
-    parameters: { type: 'object', properties: { expression: { type: 'string' } }, required: ['expression'] },
-  },
-};
 
 const QUESTIONS = ['What is 1234 * 56?', 'What is 17 + 25?', 'A box holds 12 eggs. How many eggs are in 7 boxes?'];
 

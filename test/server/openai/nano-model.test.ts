@@ -9,20 +9,11 @@ import { nanoModelPath } from '../../../src/cli/default-model.js';
 import { openModel, type OpenModel } from '../../../src/cli/open-model.js';
 import type { ChatService } from '../../../src/server/chat-service.js';
 import { createChatService } from '../../../src/server/engine/index.js';
-import { startServer, type TestServer } from './harness.js';
+import { startServer, type TestServer, calculatorTool as calculator } from './harness.js';
 
 let opened: OpenModel;
 let service: ChatService;
 let server: TestServer;
-
-const calculator: OpenAI.ChatCompletionTool = {
-  type: 'function',
-  function: {
-    name: 'calculator',
-    description: 'Evaluate an arithmetic expression',
-    parameters: { type: 'object', properties: { expression: { type: 'string' } }, required: ['expression'] },
-  },
-};
 
 before(async () => {
   const path = nanoModelPath();
