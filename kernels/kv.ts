@@ -5,8 +5,7 @@
 import { f16_bits_to_f32, f32_to_f16_bits } from './quantize';
 
 import { fma4, reduce16, vec_dot_f32 } from './ggml-order';
-import { reduceRows16 } from './ops';
-import { v_expf4 } from './ops';
+import { reduceRows16, v_expf4 } from './ops';
 import { blockLanesLo, fmaLanes, reduce8 } from './matmul';
 
 @inline function rowBytes(type: i32, n: i32): usize {
