@@ -80,17 +80,23 @@ export function registerBench(program: Command): void {
 
         const prefillRuns: number[] = [];
         const decodeRuns: number[] = [];
+        // One cache per test, emptied before each run as a server reuses its sequences' caches (the backend
+        // never frees an allocation, so a fresh cache per run would count every run's cache in the peak).
+        const kvPrefill = p > 0 ? new KvCache(backend, cfg, ctx, model.maxBatch, cacheTypes) : null;
+        const kvDecode = n > 0 ? new KvCache(backend, cfg, ctx, model.maxBatch, cacheTypes) : null;
         for (let r = -1; r < reps; r++) {
           // r = -1 is a warm-up, not counted.
-          if (p > 0) {
-            const kv = new KvCache(backend, cfg, ctx, model.maxBatch, cacheTypes);
+          if (kvPrefill) {
+            const kv = kvPrefill;
+            kv.truncate(0);
             const t0 = performance.now();
             model.forward(tokens(p, r + 2), kv, { logits: 'last' });
             const ms = performance.now() - t0;
             if (r >= 0) prefillRuns.push((p * 1000) / ms);
           }
-          if (n > 0) {
-            const kv = new KvCache(backend, cfg, ctx, model.maxBatch, cacheTypes);
+          if (kvDecode) {
+            const kv = kvDecode;
+            kv.truncate(0);
             const ids = tokens(n, r + 7);
             const t0 = performance.now();
             for (const id of ids) model.forward([id], kv, { logits: 'last' });
