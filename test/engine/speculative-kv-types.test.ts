@@ -14,12 +14,13 @@ import type { KvCacheTypes } from '../../src/engine/kv-cache.js';
 import { kvShapeOf, planKv } from '../../src/engine/kv-plan.js';
 import { argmax, Sampler } from '../../src/engine/sampler.js';
 import { Session } from '../../src/engine/session.js';
-import { Drafter, drafterFor } from '../../src/engine/speculative.js';
+import { drafterFor } from '../../src/engine/speculative.js';
 import { GGMLType } from '../../src/gguf/ggml-types.js';
 import { loadModel, type LoadedModel } from '../../src/model/load.js';
 import { makeModel } from '../../src/model/make/random-model.js';
 import { MtpHeads } from '../../src/model/mtp.js';
 import { Tokenizer } from '../../src/tokenizer/index.js';
+import { OracleDrafter } from '../helpers/oracle-drafter.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 let dir = '';
@@ -101,24 +102,6 @@ test('a q8_0, f16 or bf16 head cache stores that format: the head logits move by
   }
 });
 
-/** Drafts the reference continuation with probability `hit`, a wrong token otherwise; records the heads' logits. */
-class OracleDrafter extends Drafter {
-  reference: readonly number[] = [];
-  promptLength = 0;
-  private s = 777;
-  seen: Float32Array[] = [];
-
-  protected override draftLogits(_depth: number, head: Float32Array, prefix: () => number[]): Float32Array {
-    this.seen.push(head.slice());
-    this.s = (Math.imul(this.s, 1103515245) + 12345) >>> 0;
-    const right = this.reference[prefix().length - this.promptLength];
-    if (right === undefined) return head;
-    const out = head.slice();
-    out[this.s / 2 ** 32 < 0.6 ? right : (right + 1 + (this.s % 50)) % 4000] = 1e9;
-    return out;
-  }
-}
-
 test('rollback of q8_0 head caches (oracle drafts: every acceptance length): output unchanged, heads equal fresh ones', async () => {
   const types = { k: 'q8_0', v: 'q8_0' } as const;
   const prompt = tok.encode('Rolling back quantized rings.', { addSpecial: true });
@@ -127,6 +110,7 @@ test('rollback of q8_0 head caches (oracle drafts: every acceptance length): out
   const want = (await complete(session(ctx, types), tok, prompt, { maxTokens: n, eogTokens: [], sampling: greedy })).tokens;
   const V = m.model.config.nVocab;
   const oracle = new OracleDrafter(session(ctx, types));
+  oracle.seed = 777;
   oracle.reference = want;
   oracle.begin({ n: 3, mode: 'chain' }, 1);
   const s = oracle.session as Session;
@@ -154,6 +138,7 @@ test('rollback of q8_0 head caches (oracle drafts: every acceptance length): out
   oracle.reference = [];
   oracle.step(pending, new Sampler(V, greedy), 3);
   const fresh = new OracleDrafter(session(ctx, types));
+  fresh.seed = 777;
   fresh.begin({ n: 3, mode: 'chain' }, 1);
   await (fresh.session as Session).prefill(cached, { onChunk: (a: number, b: number) => fresh.onPrefillChunk(cached.length, a, b) });
   fresh.afterPrefill();

@@ -12,11 +12,12 @@ import { complete, type GenerateOptions } from '../../src/engine/generate.js';
 import { KvCache } from '../../src/engine/kv-cache.js';
 import { argmax, Sampler } from '../../src/engine/sampler.js';
 import { Session } from '../../src/engine/session.js';
-import { Drafter, resolveDraft } from '../../src/engine/speculative.js';
+import { resolveDraft } from '../../src/engine/speculative.js';
 import { GGMLType } from '../../src/gguf/ggml-types.js';
 import { loadModel, type LoadedModel } from '../../src/model/load.js';
 import { makeModel } from '../../src/model/make/random-model.js';
 import { Tokenizer } from '../../src/tokenizer/index.js';
+import { OracleDrafter } from '../helpers/oracle-drafter.js';
 
 let dir = '';
 let mtp3: LoadedModel; // step35-test with 3 MTP layers: window 16, 4 of 6 trunk layers sliding
@@ -119,25 +120,6 @@ test('drafting with stop conditions, token limits and logprobs gives the same re
   assert.deepEqual(c.tokens, d.tokens);
   assert.equal(c.finishDetail, 'context-full');
 });
-
-/** Drafts the reference continuation with probability `hit`, a wrong token otherwise; records the heads' logits. */
-class OracleDrafter extends Drafter {
-  reference: readonly number[] = [];
-  promptLength = 0;
-  hit = 0.6;
-  private s = 12345;
-  seen: Float32Array[] = [];
-
-  protected override draftLogits(_depth: number, head: Float32Array, prefix: () => number[]): Float32Array {
-    this.seen.push(head.slice());
-    this.s = (Math.imul(this.s, 1103515245) + 12345) >>> 0;
-    const right = this.reference[prefix().length - this.promptLength];
-    if (right === undefined) return head;
-    const out = head.slice();
-    out[this.s / 2 ** 32 < this.hit ? right : (right + 1 + (this.s % 50)) % 4000] = 1e9;
-    return out;
-  }
-}
 
 /** Prefill, then steps until n tokens: the engine's loop without generate(). */
 async function drive(drafter: OracleDrafter, prompt: readonly number[], n: number, d: number, mode: 'chain' | 'roundrobin') {
