@@ -2,7 +2,7 @@
 // 34 bytes per 32 values), and attention that reads them. Type codes: 0 f32, 1 f16, 2 bf16, 3 q8_0.
 // A cache row (one position of one layer) holds nKv heads of hd values; q8_0 needs hd % 32 == 0 so that
 // every head starts on a block.
-import { f16_bits_to_f32, f32_to_f16_bits } from './quantize';
+import { f16_bits_to_f32, f32_to_f16_bits, quantizeBlockQ8_0 } from './quantize';
 
 import { fma4, reduce16, vec_dot_f32 } from './ggml-order';
 import { reduceRows16, v_expf4 } from './ops';
@@ -97,22 +97,7 @@ export function kv_store(src: usize, dst: usize, nRows: i32, n: i32, type: i32):
 
 /** quantize_row_q8_0 of n values into int8 quants at qs and f32 (f16-rounded) block scales at d. */
 @inline function quantize_q8_0_row(x: usize, n: i32, qs: usize, d: usize): void {
-  const signMask = i32x4.splat(0x7fffffff);
-  for (let b = 0; b < n >> 5; b++) {
-    const xb = x + (<usize>b << 7);
-    let m = v128.and(v128.load(xb), signMask);
-    for (let i = 16; i < 128; i += 16) m = f32x4.max(m, v128.and(v128.load(xb + i), signMask));
-    const amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
-    store<f32>(d + (<usize>b << 2), f16_bits_to_f32(f32_to_f16_bits(amax / 127.0)));
-    const idv = f32x4.splat(amax != 0 ? <f32>127.0 / amax : 0);
-    const qb = qs + (<usize>b << 5);
-    for (let i = 0; i < 32; i += 8) {
-      const a = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xb + (<usize>i << 2)), idv)));
-      const c = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xb + (<usize>i << 2) + 16), idv)));
-      const s16 = i16x8.narrow_i32x4_s(a, c);
-      v128.store64_lane(qb + <usize>i, i8x16.narrow_i16x8_s(s16, s16), 0);
-    }
-  }
+  for (let b = 0; b < n >> 5; b++) quantizeBlockQ8_0(x + (<usize>b << 7), qs + (<usize>b << 5), d + (<usize>b << 2));
 }
 
 /** ggml_vec_dot_q8_0_q8_0 of a block_q8_0 key row (nb blocks) with a quantized query (int8 qs, f32 d). */

@@ -50,25 +50,32 @@ export function quantize_q8_0(x: usize, n: i32, qs: usize, d: usize): void {
   quantize_q8_0_blocks(x, n, qs, d, 0, n >> 5);
 }
 
+/**
+ * One block of quantize_row_q8_0: the 32 values at xb to int8 quants at qb, d = amax/127 rounded to f16
+ * (stored as f32) at dp. Shared by the activations and the q8_0 key/value cache.
+ */
+@inline export function quantizeBlockQ8_0(xb: usize, qb: usize, dp: usize): void {
+  const signMask = i32x4.splat(0x7fffffff);
+  let m = v128.and(v128.load(xb), signMask);
+  for (let i = 16; i < 128; i += 16) m = f32x4.max(m, v128.and(v128.load(xb + i), signMask));
+  const amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
+  const dv: f32 = amax / 127.0;
+  store<f32>(dp, round_f16(dv));
+  const id: f32 = amax != 0 ? <f32>127.0 / amax : 0;
+  const idv = f32x4.splat(id);
+  for (let i = 0; i < 32; i += 8) {
+    const a = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xb + (<usize>i << 2)), idv)));
+    const c = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xb + (<usize>i << 2) + 16), idv)));
+    const s16 = i16x8.narrow_i32x4_s(a, c);
+    v128.store64_lane(qb + <usize>i, i8x16.narrow_i16x8_s(s16, s16), 0);
+  }
+}
+
 /** quantize_q8_0 for blocks b0..b1 of the n values only (the thread pool splits a long input this way). */
 export function quantize_q8_0_blocks(x: usize, n: i32, qs: usize, d: usize, b0: i32, b1: i32): void {
-  const signMask = i32x4.splat(0x7fffffff);
   for (let b = b0; b < b1; b++) {
-    const xb = x + (<usize>b << 7);
-    let m = v128.and(v128.load(xb), signMask);
-    for (let i = 16; i < 128; i += 16) m = f32x4.max(m, v128.and(v128.load(xb + i), signMask));
-    const amax = max(max(f32x4.extract_lane(m, 0), f32x4.extract_lane(m, 1)), max(f32x4.extract_lane(m, 2), f32x4.extract_lane(m, 3)));
-    const dv: f32 = amax / 127.0;
-    store<f32>(d + (<usize>b << 2), round_f16(dv));
-    const id: f32 = amax != 0 ? <f32>127.0 / amax : 0;
-    const idv = f32x4.splat(id);
     const qb = qs + (<usize>b << 5);
-    for (let i = 0; i < 32; i += 8) {
-      const a = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xb + (<usize>i << 2)), idv)));
-      const c = i32x4.trunc_sat_f32x4_s(f32x4.nearest(f32x4.mul(v128.load(xb + (<usize>i << 2) + 16), idv)));
-      const s16 = i16x8.narrow_i32x4_s(a, c);
-      v128.store64_lane(qb + <usize>i, i8x16.narrow_i16x8_s(s16, s16), 0);
-    }
+    quantizeBlockQ8_0(x + (<usize>b << 7), qb, d + (<usize>b << 2));
     if (ASC_FEATURE_RELAXED_SIMD) {
       // The relaxed int8 dot takes one operand as 7-bit unsigned: keep q = q+ - q- with both in 0..127.
       const zero = i8x16.splat(0);
