@@ -2,11 +2,13 @@
 // tool results that are the tools' real output, reference answers the checker accepts (and wrong ones it
 // rejects), and rendered conversations that src/format's streaming parser reads back to the same calls.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { describe, it } from 'node:test';
 import { GENERATION_PROMPT, OutputParser } from '../../src/format/index.js';
 import { checkAnswer, checkToolCalls, gradeAnswer } from '../../src/train/data/check.js';
 import { familiesOf, generateTasks, renderPrompt, renderTrainingText, BOS_TEXT, type Task } from '../../src/train/data/corpus.js';
 import { FAMILIES } from '../../src/train/data/families/index.js';
+import { HELDOUT_ONLY_WORDS } from '../../src/train/data/families/family.js';
 import { OPERAND_DIGITS, SMALL_DIGITS, YEARS, digitCount } from '../../src/train/data/families/numbers.js';
 import { Chooser } from '../../src/train/data/random.js';
 import { executeTool, TOOLS } from '../../src/train/data/tools.js';
@@ -208,5 +210,27 @@ describe('rendering', () => {
         }
       });
     }
+  });
+});
+
+describe('training text and the held-out frames', () => {
+  it('never uses a word that only the held-out question frames use', () => {
+    const heldoutWords = new Set(FAMILY_NAMES.flatMap((f) => FAMILIES[f].templates('heldout').flatMap((t) => t.text.toLowerCase().match(/[a-z']+/g) ?? [])));
+    for (const w of HELDOUT_ONLY_WORDS) assert.ok(heldoutWords.has(w), `${w} is in no held-out frame`);
+    const banned = new Set(HELDOUT_ONLY_WORDS);
+    for (const f of FAMILY_NAMES) for (const t of FAMILIES[f].templates('train')) assert.ok(!(t.text.toLowerCase().match(/[a-z']+/g) ?? []).some((w) => banned.has(w)), t.text);
+    for (const t of generateTasks({ split: 'train', count: 3000, seed: 9 })) {
+      const text = [t.question, ...t.steps.map((s) => s.reasoning), t.finalReasoning, t.finalAnswer].join(' ').toLowerCase();
+      const hit = (text.match(/[a-z']+/g) ?? []).find((w) => banned.has(w));
+      assert.equal(hit, undefined, t.question);
+    }
+  });
+
+  it('keeps the held-out tasks that every nano model has been evaluated on (seed 1, first 200)', () => {
+    const h = generateTasks({ split: 'heldout', count: 200, seed: 1 });
+    const digest = createHash('sha256')
+      .update(h.map((t) => `${t.family}\n${t.question}\n${JSON.stringify(t.answer)}\n${JSON.stringify(t.steps.map((s) => s.calls))}`).join('\n'))
+      .digest('hex');
+    assert.equal(digest, 'b51fc0e3500216cee8ebbdff214ba9c7826df01fe1f41518d3a07c9fbadf0ba7');
   });
 });

@@ -20,7 +20,8 @@
 // '' for none) so it matches the tokenizer the model is trained with.
 import { GENERATION_PROMPT, renderChat, type ChatMessageInput } from '../../format/index.js';
 import { extractNumbers } from './check.js';
-import { FAMILIES, FAMILY_WEIGHTS } from './families/index.js';
+import { FAMILIES, FAMILY_WEIGHTS, TRAIN_FAMILY_WEIGHTS } from './families/index.js';
+import { decorate } from './families/family.js';
 import { Chooser, taskSeed } from './random.js';
 import { buildMessages, FAMILY_NAMES, TOOLS, type FamilyName, type Split, type Task, type TaskDraft } from './task.js';
 
@@ -61,12 +62,13 @@ export function generateTasks(options: GenerateTasksOptions): Task[] {
   if (!Number.isSafeInteger(seed)) throw new Error(`seed must be a safe integer, got ${seed}`);
   const names = familiesOf(split, options.families);
   if (names.length === 0) throw new Error(`no task family has ${split} templates among ${options.families?.join(', ')}`);
-  const weights = names.map((f) => FAMILY_WEIGHTS[f]);
+  const weights = names.map((f) => (split === 'train' ? TRAIN_FAMILY_WEIGHTS : FAMILY_WEIGHTS)[f]);
   const tasks: Task[] = [];
   for (let i = 0; i < count; i++) {
     const c = new Chooser(taskSeed(seed, split, i));
     const family = names[c.weighted(weights)]!;
-    const draft = FAMILIES[family].draw(c, split, options.ranges ?? split);
+    const drawn = FAMILIES[family].draw(c, split, options.ranges ?? split);
+    const draft = split === 'train' ? { ...drawn, question: decorate(c, drawn.question) } : drawn;
     tasks.push(toTask(`${split}-${seed}-${i}`, split, family, draft));
   }
   return tasks;

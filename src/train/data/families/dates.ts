@@ -2,7 +2,7 @@
 import { fromDayNumber, dayNumber, isoDate, ukDate, usDate, daysInMonth, type YMD } from '../dates.js';
 import { fill, type Chooser } from '../random.js';
 import { step, type Split, type TaskDraft } from '../task.js';
-import { templateSet, type Family } from './family.js';
+import { expandAll, templateSet, type Family } from './family.js';
 import { YEARS } from './numbers.js';
 
 const T = templateSet(
@@ -12,6 +12,10 @@ const T = templateSet(
     'What is the number of days between {a} and {b}?', 'A trip lasts from {a} to {b}. How many days is that?', 'How long is it from {a} to {b}, in days?',
     'Tell me the days between {a} and {b}.', 'The event runs from {a} to {b}. How many days long is it?', 'How many days lie between {a} and {b}?',
     'Find the number of days from {a} to {b}.', 'From {a} to {b} is how many days?',
+    ...expandAll(['How many days [P] [R]?', '[R]: how many days is that?', 'Count the days [R].', 'What is the number of days [R]?', 'Days [R]?', 'I need the number of days [R].', '[E] [R]. How many days is that?', 'Tell me how many days [P] [R].'], {
+      P: ['are there', 'pass', 'elapse'], R: ['from {a} to {b}', 'between {a} and {b}', 'from {a} until {b}'],
+      E: ['A holiday runs', 'A course lasts', 'A loan runs', 'A contract runs', 'We travel'],
+    }),
   ],
   ['My trip starts on {a} and I return on {b}. How many days is that?', 'If a project begins {a} and ends {b}, how long does it last in days?'],
 );
@@ -37,7 +41,7 @@ export const dates: Family = {
       a = drawDate(c, ranges);
     }
     const style = c.pick([usDate, ukDate, isoDate]);
-    const s = step(`I need the days from ${isoDate(a)} to ${isoDate(b)}. I will use date_diff.`, [
+    const s = step('A number of days between two dates. I will use date_diff.', [
       { name: 'date_diff', arguments: { start: isoDate(a), end: isoDate(b) } },
     ]);
     const r = s.results[0]!;
@@ -45,8 +49,8 @@ export const dates: Family = {
       template: t.id,
       question: fill(t.text, { a: style(a), b: style(b) }),
       steps: [s],
-      finalReasoning: `date_diff returned ${r}.`,
-      finalAnswer: `From ${style(a)} to ${style(b)} is ${r} days.`,
+      finalReasoning: 'I have the number of days.',
+      finalAnswer: `It is ${r} days.`,
       answer: { kind: 'number', value: r },
       drawn: [a.y, b.y],
     };
