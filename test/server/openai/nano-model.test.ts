@@ -40,7 +40,8 @@ it('nano: an arithmetic question becomes a calculator call, and the tool result 
   const args = JSON.parse(call.function.arguments) as { expression: string };
   assert.equal(args.expression.replace(/\s+/g, ''), '1234*56');
   const reasoning = (msg as unknown as { reasoning_content: string }).reasoning_content;
-  assert.match(reasoning, /1234/);
+  // the model was trained to name the operation and the tool in its reasoning, not to copy the numbers there
+  assert.match(reasoning, /product.*calculator/);
 
   const second = await server.client.chat.completions.create({
     model: 'nano',
