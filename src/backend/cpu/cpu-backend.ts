@@ -100,7 +100,8 @@ export class CpuBackend implements Backend {
     if (this.pool) void this.pool.close();
     this.scratch = this.shards.flatMap((sh) => Array.from({ length: this.threads }, () => sh.mem.allocBytes(this.scratchBytes)));
     this.pool = new ThreadPool(this.shards.map((sh) => sh.mem.memory), compileKernels(), this.shards.map((sh) => sh.k), this.threads, this.scratch);
-    if (this.minParallelWork !== undefined) this.pool.minParallelWork = this.minParallelWork;
+    // an explicit threshold (tests forcing every job onto the pool) holds whether or not the machine looks busy
+    if (this.minParallelWork !== undefined) this.pool.minParallelWork = this.pool.busyMinParallelWork = this.minParallelWork;
     return this.pool;
   }
 

@@ -22,6 +22,11 @@ export interface KernelCall {
   readonly shard?: number;
 }
 
+/** A job below busyMinParallelWork takes well under this on an idle machine; waiting longer means a descheduled worker. */
+const BUSY_WAIT_MS = 0.5;
+/** How long small jobs stay on the calling thread after such a wait. */
+const BUSY_HOLD_MS = 50;
+
 export class ThreadPool {
   readonly threads: number;
   /** How many memories the workers have kernel instances for. */
@@ -83,13 +88,19 @@ export class ThreadPool {
   }
 
   /**
-   * Jobs estimated below this much work (multiply-adds, summed over tokens) run on the calling thread:
-   * splitting them saves microseconds on an idle machine, but waking a worker the OS has descheduled costs
-   * milliseconds on a busy one (measured: a nano-sized decode step ran 30x slower on two threads than on one
-   * while other processes kept the cores busy). Counted in multiply-adds rather than weight bytes so that a
-   * 4-bit matrix is not run alone just because it is small in bytes.
+   * Jobs estimated below this much work (multiply-adds, summed over tokens) run on the calling thread, and
+   * below busyMinParallelWork while the machine looks busy. Splitting a small job saves microseconds on an
+   * idle machine (the trained nano model's batched steps: 1.45x the tokens/s of eight sequences with 64 Ki
+   * instead of 1 Mi here), but waiting for a worker the OS has descheduled costs milliseconds on a busy
+   * one (measured: a nano-sized decode step ran 30x slower on two threads than on one while other processes
+   * kept the cores busy). So the pool watches its waits: a job below busyMinParallelWork that waited more
+   * than BUSY_WAIT_MS for the workers marks the machine busy for BUSY_HOLD_MS. Counted in multiply-adds
+   * rather than weight bytes so that a 4-bit matrix is not run alone just because it is small in bytes.
    */
-  minParallelWork = 1024 * 1024;
+  minParallelWork = 64 * 1024;
+  busyMinParallelWork = 1024 * 1024;
+  /** Until when (performance.now()) the machine counts as busy. */
+  private busyUntil = 0;
 
   /**
    * Runs the calls split across all threads and returns when every thread has finished its share. `work`:
@@ -106,7 +117,8 @@ export class ThreadPool {
     // Until every worker has started (they load asynchronously, and under a module loader such as tsx
     // they cannot finish while this thread blocks), the caller runs the whole job itself, calling the
     // kernels directly: a small model's decode step is dozens of jobs of a few microseconds each.
-    if (work < this.minParallelWork || this.threads === 1 || Atomics.load(this.ctl, CTL.READY) < this.threads - 1) {
+    const medium = work < this.busyMinParallelWork;
+    if (work < this.minParallelWork || (medium && performance.now() < this.busyUntil) || this.threads === 1 || Atomics.load(this.ctl, CTL.READY) < this.threads - 1) {
       for (const c of calls) this.runHere(c);
       return;
     }
@@ -134,9 +146,15 @@ export class ThreadPool {
       mine++;
     }
     const want = chunks - mine;
+    let waitedFrom = 0;
     for (let spin = 0; Atomics.load(this.ctl, CTL.DONE) < want; spin++) {
       if (Atomics.load(this.ctl, CTL.FAILED) !== 0) break;
+      if (spin === 2000 && medium) waitedFrom = performance.now();
       if (spin > 20000) Atomics.wait(this.ctl, CTL.DONE, Atomics.load(this.ctl, CTL.DONE), 5);
+    }
+    if (waitedFrom > 0) {
+      const now = performance.now();
+      if (now - waitedFrom > BUSY_WAIT_MS) this.busyUntil = now + BUSY_HOLD_MS;
     }
     if (Atomics.load(this.ctl, CTL.FAILED) !== 0) throw new Error(`the thread pool failed: ${this.broken ?? 'a worker thread failed while running a kernel'}`);
   }
