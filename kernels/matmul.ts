@@ -1,4 +1,5 @@
 import { dotRow16, vec_dot_f16, vec_dot_f32 } from './ggml-order';
+import { dotRow16Block } from './f32-blocked';
 
 // Matrix products y[t][r] = dot(W[r], x[t]) for weight rows r in [r0, r1) and tokens t in [0, nt).
 // W is stored row-major in the layout the loader repacks it into; x rows are contiguous (stride k);
@@ -11,7 +12,7 @@ import { dotRow16, vec_dot_f16, vec_dot_f32 } from './ggml-order';
 // llama.cpp multiplies f32 weights with its tinyBLAS GEMM (16 FMA lanes over the row, then
 // _mm512_reduce_add_ps) or with ggml_vec_dot_f32; both orders are reproduced, with the FMA evaluated
 // exactly in f64 and rounded once.
-export function matmul_f32(w: usize, x: usize, y: usize, k: i32, rows: i32, order: i32, r0: i32, r1: i32, nt: i32, ldy: i32): void {
+export function matmul_f32(w: usize, x: usize, y: usize, k: i32, rows: i32, order: i32, r0: i32, r1: i32, nt: i32, ldy: i32, scratch: usize): void {
   const rowBytes = <usize>k << 2;
   // llama.cpp's tinyBLAS takes the product only when the row length is a multiple of 16 and the number of
   // rows a multiple of 4; otherwise, and always for stacked experts (mul_mat_id), ggml's own loop over
@@ -19,12 +20,31 @@ export function matmul_f32(w: usize, x: usize, y: usize, k: i32, rows: i32, orde
   // order: bit 0 = always row by row (experts), bit 1 = f16 weights.
   const gemm = (order & 1) == 0 && (k & 15) == 0 && (rows & 3) == 0;
   const f16 = (order & 2) != 0;
+  if (gemm) {
+    // four rows by two tokens at a time (f32-blocked.ts); a last odd token (and a lone one) row by row
+    let r = r0;
+    const pairs = nt & ~1;
+    if (pairs > 0) {
+      for (; r + 4 <= r1; r += 4) {
+        const wr = w + <usize>r * rowBytes;
+        for (let t = 0; t < pairs; t += 2) dotRow16Block(wr, rowBytes, x + <usize>t * rowBytes, rowBytes, k, y, r, t, ldy, scratch);
+      }
+      for (let rr = r; rr < r1; rr++) {
+        const wr = w + <usize>rr * rowBytes;
+        for (let t = 0; t < pairs; t++) store<f32>(y + ((<usize>t * ldy + rr) << 2), dotRow16(wr, x + <usize>t * rowBytes, k));
+      }
+    }
+    if (pairs < nt) {
+      const xt = x + <usize>pairs * rowBytes;
+      for (let rr = r0; rr < r1; rr++) store<f32>(y + ((<usize>pairs * ldy + rr) << 2), dotRow16(w + <usize>rr * rowBytes, xt, k));
+    }
+    return;
+  }
   for (let r = r0; r < r1; r++) {
     const wr = w + <usize>r * rowBytes;
     for (let t = 0; t < nt; t++) {
       const xt = x + <usize>t * rowBytes;
-      const s: f32 = gemm ? dotRow16(wr, xt, k) : f16 ? vec_dot_f16(wr, xt, k) : vec_dot_f32(wr, xt, k);
-      store<f32>(y + ((<usize>t * ldy + r) << 2), s);
+      store<f32>(y + ((<usize>t * ldy + r) << 2), f16 ? vec_dot_f16(wr, xt, k) : vec_dot_f32(wr, xt, k));
     }
   }
 }

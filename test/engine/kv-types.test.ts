@@ -378,7 +378,10 @@ describe('--cache-type-k / --cache-type-v on the command line', () => {
     assert.match(bad.stderr, /--cache-type-v "q4_0" is not a KV cache type/);
     const j = cli(['run', '-p', 'hello', '-n', '4', '--temp', '0', '--cache-type-k', 'q8_0', '--cache-type-v', 'bf16', '--json']);
     assert.equal(j.status, 0, j.stderr);
-    assert.equal(JSON.parse(j.stdout).completion_tokens, 4);
+    // the trained default model may end its reply before the limit; the run must still finish cleanly
+    const out = JSON.parse(j.stdout) as { completion_tokens: number; finish_reason: string };
+    assert.ok(out.completion_tokens >= 1 && out.completion_tokens <= 4, String(out.completion_tokens));
+    if (out.completion_tokens < 4) assert.equal(out.finish_reason, 'stop');
   });
 });
 

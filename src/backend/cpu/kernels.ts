@@ -5,7 +5,7 @@ import v8 from 'node:v8';
 import { fileURLToPath } from 'node:url';
 
 export interface KernelExports {
-  matmul_f32(w: number, x: number, y: number, k: number, rows: number, order: number, r0: number, r1: number, nt: number, ldy: number): void;
+  matmul_f32(w: number, x: number, y: number, k: number, rows: number, order: number, r0: number, r1: number, nt: number, ldy: number, scratch: number): void;
   matmul_q8_0(wq: number, wd: number, xq: number, xd: number, y: number, k: number, r0: number, r1: number, nt: number, ldy: number): void;
   matmul_q8_0x4(wq: number, wd: number, xq: number, xd: number, y: number, k: number, u0: number, u1: number, nt: number, ldy: number): void;
   matmul_q4_0(wq: number, wd: number, xq: number, xd: number, y: number, k: number, r0: number, r1: number, nt: number, ldy: number): void;

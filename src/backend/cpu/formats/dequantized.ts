@@ -30,6 +30,6 @@ export const dequantizedFormat: WeightFormat = {
   call(m, x, y, nt) {
     // order: bit 0 = always row by row (stacked experts), bit 1 = f16 weights (ggml_vec_dot_f16's tail).
     const order = (m.expert ? 1 : 0) | (m.type === GGMLType.F16 ? 2 : 0);
-    return { kernel: 'matmul_f32', args: [m.ptrs[0]!, x.ptr, y, m.cols, m.rows, order, 0, 0, nt, m.rows], rows: m.rows, r0Arg: 6 };
+    return { kernel: 'matmul_f32', args: [m.ptrs[0]!, x.ptr, y, m.cols, m.rows, order, 0, 0, nt, m.rows, 0], rows: m.rows, r0Arg: 6, scratchArg: 10 };
   },
 };
