@@ -15,6 +15,14 @@ import { WasmMemory } from './wasm-memory.js';
 const SCRATCH_MIN = 64 << 10;
 /** Inputs of at least this many values are quantized by all threads (a prompt chunk's, not a token's). */
 const PARALLEL_QUANTIZE = 1 << 16;
+/**
+ * One token's products and attention below this many multiply-adds stay on the calling thread whatever the
+ * pool's threshold: splitting a decode step's 288-wide products measured ~5% slower (llama-15m), while
+ * several tokens' (a batch of sequences, a verification pass) gain up to 1.5x from the pool's 64 Ki.
+ */
+const SINGLE_TOKEN_PARALLEL = 1 << 20;
+/** The work a pool job reports: a single token's small job reports none, which keeps it on this thread. */
+const poolWork = (work: number, tokens: number) => (tokens <= 1 && work < SINGLE_TOKEN_PARALLEL ? 0 : work);
 /** Additions, norms and other elementwise work over at least this many values are split over the threads. */
 const PARALLEL_ADD = 1 << 18;
 /** Cache type codes of kernels/kv.ts. */
@@ -241,7 +249,7 @@ export class CpuBackend implements Backend {
       calls.push({ ...m.format.call(m, remote, yRemote, nt), shard: m.shard });
       copyBack.push({ from: yRemote, shard: m.shard, to: y.ptr, bytes: yBytes });
     }
-    this.getPool().run(calls, work);
+    this.getPool().run(calls, poolWork(work, Math.max(...ops.map((o) => o.nt))));
     for (const c of copyBack) this.mem.u8(c.to, c.bytes).set(this.shards[c.shard]!.mem.u8(c.from, c.bytes));
   }
 
@@ -310,6 +318,7 @@ export class CpuBackend implements Backend {
 
   attentions(jobs: readonly AttentionJob[], nHead: number, nKv: number, headDim: number, window: number, scale: number): void {
     let maxKeys = 0, work = 0;
+    const tokens = jobs.reduce((a, j) => a + j.nt, 0);
     for (const j of jobs) {
       const keys = window > 0 ? Math.min(window, j.pos0 + j.nt) : j.pos0 + j.nt;
       maxKeys = Math.max(maxKeys, keys);
@@ -338,7 +347,6 @@ export class CpuBackend implements Backend {
       // Query heads sharing a KV head go together so each cache row is converted once for all of them, in
       // subgroups small enough that every thread still gets rows.
       const group = nHead / nKv;
-      const tokens = jobs.reduce((a, j) => a + j.nt, 0);
       let gs = group;
       while (gs > 1 && tokens * nKv * (group / gs) < this.threads) {
         do gs--;
@@ -356,7 +364,7 @@ export class CpuBackend implements Backend {
           scratchArg: 17,
           shard: at.shard,
         };
-      }), work);
+      }), poolWork(work, tokens));
     } else {
       this.getPool().run(jobs.map((j) => {
         const at = place(j);
@@ -368,7 +376,7 @@ export class CpuBackend implements Backend {
           scratchArg: 15,
           shard: at.shard,
         };
-      }), work);
+      }), poolWork(work, tokens));
     }
     for (const c of copyBack) this.mem.u8(c.to, c.bytes).set(this.shards[c.shard]!.mem.u8(c.from, c.bytes));
   }
