@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { GGMLType } from '../gguf/ggml-types.js';
 import { makeModel } from '../model/make/random-model.js';
 
-const NANO_LABEL = 'stepflash-nano (the project\'s trained 6.2M-parameter step35; see docs/nano.md for what it can do)';
+const NANO_LABEL = 'stepflash-nano (the project\'s trained 6.4M-parameter step35; see docs/nano.md for what it can do)';
 const RANDOM_LABEL = 'tiny step35 (RANDOM WEIGHTS: its text is meaningless; models/nano.gguf is missing)';
 
 /** How the default model is described wherever it is shown. */
