@@ -45,7 +45,8 @@ export interface CpuBackendOptions {
   readonly cacheShardBytes?: number;
   /**
    * Jobs estimated below this many multiply-adds run on the calling thread (see ThreadPool.minParallelWork;
-   * default 2^20). Tests of the splitting itself set 0.
+   * default 64 Ki while the machine is idle, 1 Mi while it looks busy, and 1 Mi for one token's products and
+   * attention). Tests of the splitting itself set 0, which also turns off the busy watch.
    */
   readonly minParallelWork?: number;
 }
