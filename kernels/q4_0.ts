@@ -66,19 +66,51 @@ export function matmul_q4_0(wq: usize, wd: usize, xq: usize, xd: usize, y: usize
 // Layout (rows a multiple of 8): group g = rows 8g..8g+7, block b at w + (g * nb + b) * 160:
 //   bytes 32j + 16h + 4i + c (j, i, c < 4; h < 2), for row 8g + 4h + i:
 //     low nibble = element 8j + c, high nibble = element 8j + 4 + c (values nibble - 8);
-//   bytes 128..159: the eight rows' scales as f32.
+//   bytes 128..143: the eight rows' scales as f16, as in the GGUF file (144 bytes per 8 x 32 weights, the
+//   file's own size: f32 scales would make the weights 11% larger than the file).
 // So one 16-byte load holds four rows' four consecutive elements, each row in its own 32-bit lane, and the
 // activations are broadcast four at a time: the integer sums land in per-row lanes with no reduction.
 
-const GROUP_BLOCK = 160;
-/** Scratch bytes for the per-block activation corrections (the pool guarantees 64 KiB per thread). */
+const GROUP_BLOCK = 144;
+
+/**
+ * Four f16 values (bytes 8i..8i+7 of v, i = 0 low, 1 high) as f32 values 2^112 times too small, exactly for
+ * every finite value: the f16 bits moved to the top of each lane and shifted right by 3 put sign, exponent
+ * and mantissa in f32's fields with the exponent 112 too small (the sign's copies cleared). The relaxed
+ * build multiplies the activation scales by 2^112 instead (see corrections()); f16x4 mends it itself.
+ * (Infinities and NaN, which no Q4_0 scale holds, would come out finite.)
+ */
+@inline function f16x4Scaled(v: v128, high: bool): v128 {
+  const z = i32x4.splat(0);
+  // Interleaving 16-bit lanes with zeros (one unpack instruction on x86).
+  const h = high
+    ? i8x16.shuffle(z, v, 8, 9, 24, 25, 10, 11, 26, 27, 12, 13, 28, 29, 14, 15, 30, 31)
+    : i8x16.shuffle(z, v, 0, 1, 16, 17, 2, 3, 18, 19, 4, 5, 20, 21, 6, 7, 22, 23);
+  return v128.and(i32x4.shr_s(h, 3), i32x4.splat(0x8fffe000));
+}
+
+const TWO_112: f32 = 5.192296858534828e33;
+
+@inline function f16x4(v: v128, high: bool): v128 {
+  return f32x4.mul(f16x4Scaled(v, high), f32x4.splat(TWO_112));
+}
+/**
+ * Scratch bytes for the per-block activation corrections, and as many again for the scaled activation
+ * scales after them (the pool guarantees 64 KiB per thread).
+ */
 const CORR_BYTES = 32768;
 
-/** corr[t][b] = 8 * (sum of token t's activations in block b): the nibbles' offset of 8, in the relaxed build. */
-function corrections(xq: usize, k: i32, nt: i32, corr: usize): void {
+/**
+ * In the relaxed build: corr[t][b] = 8 * (sum of token t's activations in block b), the nibbles' offset of
+ * 8, and at corr + CORR_BYTES the activation scales times 2^112 for f16x4Scaled's weight scales: the
+ * product of the two is the exact product of the true scales (2^112 times a scale, at most f16's 65504,
+ * stays below f32's largest value), so every result is bit for bit the same.
+ */
+function corrections(xq: usize, xd: usize, k: i32, nt: i32, corr: usize): void {
   const nb = k >> 5;
   const n = nt * nb;
   for (let i = 0; i < n; i++) {
+    store<f32>(corr + CORR_BYTES + (<usize>i << 2), load<f32>(xd + (<usize>i << 2)) * TWO_112);
     const xb = xq + (<usize>i << 5);
     const s16 = i16x8.add(i16x8.extadd_pairwise_i8x16_s(v128.load(xb)), i16x8.extadd_pairwise_i8x16_s(v128.load(xb, 16)));
     const s = i32x4.extadd_pairwise_i16x8_s(s16);
@@ -103,8 +135,9 @@ function tile81(wg: usize, xt: usize, dt: usize, ct: usize, yt: usize, nb: i32):
     }
     const cv = v128.load32_splat(ct + (<usize>b << 2));
     const dv = v128.load32_splat(dt + (<usize>b << 2));
-    acc0 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(i32x4.sub(i32x4.extadd_pairwise_i16x8_s(s0), cv)), f32x4.mul(v128.load(wb, 128), dv), acc0);
-    acc1 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(i32x4.sub(i32x4.extadd_pairwise_i16x8_s(s1), cv)), f32x4.mul(v128.load(wb, 144), dv), acc1);
+    const sw = v128.load(wb, 128);
+    acc0 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(i32x4.sub(i32x4.extadd_pairwise_i16x8_s(s0), cv)), f32x4.mul(f16x4Scaled(sw, false), dv), acc0);
+    acc1 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(i32x4.sub(i32x4.extadd_pairwise_i16x8_s(s1), cv)), f32x4.mul(f16x4Scaled(sw, true), dv), acc1);
   }
   v128.store(yt, acc0);
   v128.store(yt, acc1, 16);
@@ -139,7 +172,8 @@ function tile84(wg: usize, xt: usize, dt: usize, ct: usize, yt: usize, nb: i32, 
       u3 = i16x8.add(u3, i16x8.relaxed_dot_i8x16_i7x16_s(x3, qw));
     }
     const cb = ct + (<usize>b << 2), db = dt + (<usize>b << 2);
-    const sp = v128.load(wb, 128), sq = v128.load(wb, 144);
+    const sw = v128.load(wb, 128);
+    const sp = f16x4Scaled(sw, false), sq = f16x4Scaled(sw, true);
     let c = v128.load32_splat(cb), d = v128.load32_splat(db);
     a0 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(i32x4.sub(i32x4.extadd_pairwise_i16x8_s(s0), c)), f32x4.mul(sp, d), a0);
     b0 = f32x4.relaxed_madd(f32x4.convert_i32x4_s(i32x4.sub(i32x4.extadd_pairwise_i16x8_s(u0), c)), f32x4.mul(sq, d), b0);
@@ -189,8 +223,9 @@ function tile81_plain(wg: usize, xt: usize, dt: usize, yt: usize, nb: i32): void
     const i0 = i32x4.add(i32x4.shuffle(a, bb, 0, 2, 4, 6), i32x4.shuffle(a, bb, 1, 3, 5, 7));
     const i1 = i32x4.add(i32x4.shuffle(c, d, 0, 2, 4, 6), i32x4.shuffle(c, d, 1, 3, 5, 7));
     const dv = v128.load32_splat(dt + (<usize>b << 2));
-    acc0 = fma4(f32x4.convert_i32x4_s(i0), f32x4.mul(v128.load(wb, 128), dv), acc0);
-    acc1 = fma4(f32x4.convert_i32x4_s(i1), f32x4.mul(v128.load(wb, 144), dv), acc1);
+    const sw = v128.load(wb, 128);
+    acc0 = fma4(f32x4.convert_i32x4_s(i0), f32x4.mul(f16x4(sw, false), dv), acc0);
+    acc1 = fma4(f32x4.convert_i32x4_s(i1), f32x4.mul(f16x4(sw, true), dv), acc1);
   }
   v128.store(yt, acc0);
   v128.store(yt, acc1, 16);
@@ -223,18 +258,18 @@ export function matmul_q4_0x8(w: usize, xq: usize, xd: usize, y: usize, k: i32, 
   for (let t0 = 0; t0 < nt; t0 += span) {
     const n = min(span, nt - t0);
     const x0 = xq + <usize>t0 * kk, d0 = xd + <usize>t0 * nbb, y0 = y + <usize>t0 * ld;
-    corrections(x0, k, n, scratch);
+    corrections(x0, d0, k, n, scratch);
     for (let g = g0; g < g1; g++) {
       const wg = w + <usize>g * gs;
       const yg = y0 + (<usize>g << 5);
       let t = 0;
       for (; t + 4 <= n; t += 4) {
         const tu = <usize>t;
-        tile84(wg, x0 + tu * kk, d0 + tu * nbb, scratch + tu * nbb, yg + tu * ld, nb, kk, nbb, ld);
+        tile84(wg, x0 + tu * kk, scratch + CORR_BYTES + tu * nbb, scratch + tu * nbb, yg + tu * ld, nb, kk, nbb, ld);
       }
       for (; t < n; t++) {
         const tu = <usize>t;
-        tile81(wg, x0 + tu * kk, d0 + tu * nbb, scratch + tu * nbb, yg + tu * ld, nb);
+        tile81(wg, x0 + tu * kk, scratch + CORR_BYTES + tu * nbb, scratch + tu * nbb, yg + tu * ld, nb);
       }
     }
   }

@@ -47,6 +47,9 @@ export interface MatmulOp {
  * How a key/value cache stores its rows: f32; f16 or bf16; or q8_0, llama.cpp's block_q8_0 (an f16 scale
  * then 32 int8 values: 34 bytes per 32 values). Rows of one position are laid back to back in that format.
  */
+/** A position in a backend's scratch (opaque to callers). */
+export type TempMark = readonly number[];
+
 export type KvCacheType = 'f32' | 'f16' | 'bf16' | 'q8_0';
 
 /**
@@ -101,6 +104,9 @@ export interface Backend {
   /** Scratch allocation valid until the next resetTemp(). */
   temp(size: number): Tensor;
   resetTemp(): void;
+  /** The scratch in use now; tempRelease(mark) frees every temp() allocated after it. */
+  tempMark(): TempMark;
+  tempRelease(mark: TempMark): void;
   /** A view of a tensor's values; valid until the next allocation. */
   view(t: Tensor): Float32Array;
   /** Bytes of backend memory in use. */

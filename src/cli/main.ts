@@ -1,22 +1,30 @@
 // The stepflash command line. One file per command under commands/; this file wires them together and
 // turns any error into a one-line message and a non-zero exit code.
 import { Command, CommanderError } from 'commander';
-import { registerAgent } from './commands/agent.js';
-import { registerBench } from './commands/bench.js';
-import { registerChat } from './commands/chat.js';
-import { registerCost } from './commands/cost.js';
-import { registerEvalTasks } from './commands/eval-tasks.js';
-import { registerInspect } from './commands/inspect.js';
-import { registerKvPlan } from './commands/kv-plan.js';
-import { registerLogits } from './commands/logits.js';
-import { registerMakeModel } from './commands/make-model.js';
-import { registerResearch } from './commands/research.js';
-import { registerRun } from './commands/run.js';
-import { registerServe } from './commands/serve.js';
-import { registerTokenize } from './commands/tokenize.js';
-import { registerTrain } from './commands/train.js';
+type Register = (program: Command) => void;
 
-export function buildProgram(): Command {
+// Commands in the order --help lists them. Each is imported only when it runs (or for the full help):
+// their dependencies (the server, the agent runtime, the training data) would otherwise add tens of MiB
+// to every command's resident memory, which `bench` reports against the model file's size.
+const COMMANDS: readonly [string, () => Promise<Register>][] = [
+  ['run', async () => (await import('./commands/run.js')).registerRun],
+  ['serve', async () => (await import('./commands/serve.js')).registerServe],
+  ['chat', async () => (await import('./commands/chat.js')).registerChat],
+  ['inspect', async () => (await import('./commands/inspect.js')).registerInspect],
+  ['tokenize', async () => (await import('./commands/tokenize.js')).registerTokenize],
+  ['logits', async () => (await import('./commands/logits.js')).registerLogits],
+  ['make-model', async () => (await import('./commands/make-model.js')).registerMakeModel],
+  ['bench', async () => (await import('./commands/bench.js')).registerBench],
+  ['kv-plan', async () => (await import('./commands/kv-plan.js')).registerKvPlan],
+  ['train', async () => (await import('./commands/train.js')).registerTrain],
+  ['cost', async () => (await import('./commands/cost.js')).registerCost],
+  ['eval-tasks', async () => (await import('./commands/eval-tasks.js')).registerEvalTasks],
+  ['agent', async () => (await import('./commands/agent.js')).registerAgent],
+  ['research', async () => (await import('./commands/research.js')).registerResearch],
+];
+
+/** The program with the command `argv` names, or every command (for help and unknown names). */
+export async function buildProgram(argv: readonly string[] = []): Promise<Command> {
   const program = new Command();
   program
     .name('stepflash')
@@ -24,25 +32,14 @@ export function buildProgram(): Command {
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
-  registerRun(program);
-  registerServe(program);
-  registerChat(program);
-  registerInspect(program);
-  registerTokenize(program);
-  registerLogits(program);
-  registerMakeModel(program);
-  registerBench(program);
-  registerKvPlan(program);
-  registerTrain(program);
-  registerCost(program);
-  registerEvalTasks(program);
-  registerAgent(program);
-  registerResearch(program);
+  const named = argv.find((a) => !a.startsWith('-'));
+  const chosen = COMMANDS.filter(([name]) => name === named);
+  for (const [, load] of chosen.length ? chosen : COMMANDS) (await load())(program);
   return program;
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const program = buildProgram();
+  const program = await buildProgram(argv);
   try {
     await program.parseAsync(argv, { from: 'user' });
     // A command may set its own exit status (agent: 3 for a budget stop, 130 when cancelled).

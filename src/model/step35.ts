@@ -18,6 +18,9 @@ import { RopeRows } from './rope.js';
 import { routeTokens } from './router.js';
 import type { LayerWeights, MlpWeights, ModelWeights } from './weights.js';
 
+/** Tokens per FFN pass of a long prompt (see ffnBlock()). */
+const FFN_SLICE = 128;
+
 export interface ForwardOptions {
   /** Which of the new tokens need next-token logits: the last one (default), all of them, or none. */
   readonly logits?: 'last' | 'all' | 'none';
@@ -109,16 +112,17 @@ export class Step35Model {
       segments.push({ seq: it.seq, pos0: it.seq.length, offset, nt: it.tokens.length });
       offset += it.tokens.length;
     }
-    // The residual stream lives across layers; everything else is scratch reused layer by layer.
+    // The residual stream lives across layers; everything else is scratch reused block by block.
     this.hidden ??= B.alloc(this.maxBatch * E);
     const h = slice(this.hidden, 0, nt * E);
     this.embed(items.flatMap((it) => it.tokens), B.view(h));
 
     for (let il = 0; il < cfg.nLayer; il++) {
-      B.resetTemp();
       const L = cfg.layers[il]!;
       const lw = W.layers[il]!;
+      B.resetTemp();
       this.attentionBlock(h, L, lw, segments, il, nt);
+      B.resetTemp();
       this.ffnBlock(h, L, lw, nt);
     }
     for (const sg of segments) sg.seq.length = sg.pos0 + sg.nt;
@@ -272,6 +276,22 @@ export class Step35Model {
 
   /** h += FFN(RMSNorm(h)): a dense SwiGLU, or Σ w_e Expert_e + Shared on MoE layers. Also runs MTP layers. */
   ffnBlock(h: Tensor, L: LayerConfig, lw: LayerWeights, nt: number): void {
+    // A long prompt goes through in slices of FFN_SLICE tokens whose scratch is reused: a token's FFN
+    // reads no other token, and MoE's gathered expert inputs and outputs alone take nt * K rows of E
+    // floats (64 MiB for 512 tokens of the mini shape), the largest buffers of a prefill. Each slice
+    // still reads every selected expert once.
+    // (Not while tracing: a trace holds whole tensors.)
+    const E = this.config.nEmbd;
+    const step = this.trace ? nt : FFN_SLICE;
+    for (let t0 = 0; t0 < nt; t0 += step) {
+      const n = Math.min(step, nt - t0);
+      const mark = this.backend.tempMark();
+      this.ffnRows(n === nt ? h : slice(h, t0 * E, n * E), L, lw, n);
+      this.backend.tempRelease(mark);
+    }
+  }
+
+  private ffnRows(h: Tensor, L: LayerConfig, lw: LayerWeights, nt: number): void {
     const { config: cfg, backend: B } = this;
     const E = cfg.nEmbd;
     const f = B.temp(nt * E);

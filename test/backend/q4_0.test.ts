@@ -121,6 +121,14 @@ function makeWeights(rows: number, cols: number, seed: number): Uint8Array {
   const rb = rowBytes(GGMLType.Q4_0, cols);
   const raw = new Uint8Array(rows * rb);
   for (let r = 0; r < rows; r++) quantizeRow(GGMLType.Q4_0, W.subarray(r * cols, (r + 1) * cols), raw.subarray(r * rb, (r + 1) * rb), cols);
+  // The f16 scales' edge cases (the repacked layout converts them in the kernel): subnormals of both signs,
+  // zero, negative zero, the smallest normal and the largest finite value, one in every five blocks.
+  const edges = [0x0001, 0x03ff, 0x8200, 0x0000, 0x8000, 0x0400, 0xfbff, 0x7bff];
+  for (let b = 0; b < raw.length / 18; b += 5) {
+    const h = edges[(b / 5) % edges.length]!;
+    raw[b * 18] = h & 255;
+    raw[b * 18 + 1] = h >> 8;
+  }
   return raw;
 }
 
@@ -168,7 +176,8 @@ describe('Q4_0 kernels match llama.cpp x86 order bit for bit', () => {
         const raw = makeWeights(rows, cols, rows * 1000 + cols);
         const rb = rowBytes(GGMLType.Q4_0, cols);
         const { ptrs, bytes } = q4_0Format.upload(mem, { name: 'w', type: GGMLType.Q4_0, rows, cols, readRows: (r0, n) => raw.subarray(r0 * rb, (r0 + n) * rb) });
-        assert.equal(bytes, rows * (cols / 2 + cols / 8));
+        // Repacked: the file's 18 bytes per 32 weights (f16 scales); rows: scales widened to f32.
+        assert.equal(bytes, q4_0Repacked(rows) ? rows * (cols / 32) * 18 : rows * (cols / 2 + cols / 8));
         const m = { rows, cols, type: GGMLType.Q4_0, bytes, format: q4_0Format, ptrs, expert: false, shard: 0 } as unknown as CpuMatrix;
         const X = randn(nt * cols, rows + cols + nt);
         // A block of zeros and a block with one large value: the scale's edge cases.

@@ -91,6 +91,32 @@ describe('batching and the sliding ring buffer', () => {
     assert.deepEqual(run(7), all);
   });
 
+  test('a prompt longer than one FFN slice (128 tokens) gives the logits of shorter passes', () => {
+    // The FFN of a long pass runs in slices of 128 tokens that reuse their scratch; tracing turns the
+    // slicing off, so the traced pass is the unsliced reference.
+    const tokens = Array.from({ length: 300 }, (_, i) => 20 + ((i * 37) % 3000));
+    const run = (chunk: number, trace: boolean) => {
+      const lm = loadModel(tiny, { maxBatch: 300 });
+      try {
+        const kv = new KvCache(lm.model.backend, lm.model.config, 320, lm.model.maxBatch);
+        const V = lm.model.config.nVocab;
+        const out = new Float32Array(tokens.length * V);
+        let traced = 0;
+        for (let s = 0; s < tokens.length; s += chunk) {
+          const opts = trace ? { logits: 'all' as const, trace: () => void traced++ } : { logits: 'all' as const };
+          out.set(lm.model.forward(tokens.slice(s, s + chunk), kv, opts), s * V);
+        }
+        if (trace) assert.ok(traced > 0);
+        return out;
+      } finally {
+        lm.close();
+      }
+    };
+    const sliced = run(300, false);
+    assert.deepEqual(run(300, true), sliced);
+    assert.deepEqual(run(60, false), sliced);
+  });
+
   test('several sequences in one pass give the same logits as each alone', () => {
     const lm = loadModel(tiny, { maxBatch: 64 });
     try {

@@ -4,7 +4,7 @@
 // multiplied with activations quantized to Q8_0 exactly as llama.cpp's CPU backend quantizes them; other
 // types are dequantized to f32 and their activations rounded the way llama.cpp rounds them for that type.
 import { bytesFor, typeName } from '../../gguf/ggml-types.js';
-import { kvRowBytes as kvRowBytesOf, type AttentionJob, type Backend, type KvCacheType, type MatmulOp, type Matrix, type MatrixSource, type Tensor } from '../backend.js';
+import { kvRowBytes as kvRowBytesOf, type AttentionJob, type Backend, type KvCacheType, type MatmulOp, type Matrix, type MatrixSource, type Tensor, type TempMark } from '../backend.js';
 import { scalarSilu, sigmoid } from '../ggml-math.js';
 import { availableParallelism } from 'node:os';
 import { formatFor, type ActivationKind, type CpuMatrix, type PreparedActivation } from './formats/index.js';
@@ -175,6 +175,13 @@ export class CpuBackend implements Backend {
   }
   resetTemp(): void {
     for (const sh of this.shards) sh.mem.resetTemp();
+  }
+  tempMark(): TempMark {
+    return this.shards.flatMap((sh) => sh.mem.tempMark());
+  }
+  tempRelease(mark: TempMark): void {
+    // A shard added since the mark has no entry: its scratch is all newer than the mark.
+    this.shards.forEach((sh, i) => (2 * i < mark.length ? sh.mem.tempRelease(mark.slice(2 * i, 2 * i + 2)) : sh.mem.resetTemp()));
   }
   view(t: Tensor): Float32Array {
     return this.shards[t.mem ?? 0]!.mem.f32(t.ptr, t.size);

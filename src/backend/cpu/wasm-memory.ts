@@ -54,8 +54,8 @@ export class WasmMemory {
     return { ptr: this.allocBytes(size * 4), size };
   }
 
-  /** Scratch space, valid until resetTemp(). */
-  tempBytes(bytes: number): number {
+  /** Scratch space, valid until resetTemp(); a new chunk holds at least minChunk bytes. */
+  tempBytes(bytes: number, minChunk = 4 << 20): number {
     const need = Math.ceil(bytes / 64) * 64;
     while (this.chunkIndex < this.chunks.length) {
       const c = this.chunks[this.chunkIndex]!;
@@ -66,7 +66,7 @@ export class WasmMemory {
       }
       this.chunkIndex++;
     }
-    const size = Math.max(need, 4 << 20);
+    const size = Math.max(need, minChunk);
     const c = { ptr: this.allocBytes(size), bytes: size, used: need };
     this.chunks.push(c);
     this.chunkIndex = this.chunks.length - 1;
@@ -76,6 +76,19 @@ export class WasmMemory {
   resetTemp(): void {
     for (const c of this.chunks) c.used = 0;
     this.chunkIndex = 0;
+  }
+
+  /** The scratch position now: chunks before chunkIndex are closed, those after it are empty. */
+  tempMark(): [number, number] {
+    return [this.chunkIndex, this.chunks[this.chunkIndex]?.used ?? 0];
+  }
+
+  /** Frees the scratch allocated after `mark` (a tempMark() taken since the last resetTemp()). */
+  tempRelease(mark: readonly number[]): void {
+    const [index, used] = mark as [number, number];
+    for (let i = index + 1; i < this.chunks.length; i++) this.chunks[i]!.used = 0;
+    if (index < this.chunks.length) this.chunks[index]!.used = used;
+    this.chunkIndex = index;
   }
 
   f32(ptr: number, n: number): Float32Array {

@@ -10,7 +10,7 @@ import { loadModel } from '../../model/load.js';
 import { resolveModel } from '../default-model.js';
 import { addCacheTypeFlags, cacheTypesFrom, type CacheTypeFlags } from '../cache-type-flags.js';
 import { addDraftFlags, draftFrom, type DraftFlags } from '../draft-options.js';
-import { benchDraft, draftBenchLines } from '../draft-bench.js';
+import type { DraftBench } from '../draft-bench.js';
 import { positiveInt } from '../sampling-options.js';
 
 interface BenchFlags extends DraftFlags {
@@ -80,10 +80,12 @@ export function registerBench(program: Command): void {
 
         const prefillRuns: number[] = [];
         const decodeRuns: number[] = [];
-        // One cache per test, emptied before each run as a server reuses its sequences' caches (the backend
-        // never frees an allocation, so a fresh cache per run would count every run's cache in the peak).
-        const kvPrefill = p > 0 ? new KvCache(backend, cfg, ctx, model.maxBatch, cacheTypes) : null;
-        const kvDecode = n > 0 ? new KvCache(backend, cfg, ctx, model.maxBatch, cacheTypes) : null;
+        // One cache for both tests, emptied before each run as a server reuses its sequences' caches (the
+        // backend never frees an allocation, so a fresh cache per run would count every run's cache in the
+        // peak).
+        const kv = new KvCache(backend, cfg, ctx, model.maxBatch, cacheTypes);
+        const kvPrefill = p > 0 ? kv : null;
+        const kvDecode = n > 0 ? kv : null;
         for (let r = -1; r < reps; r++) {
           // r = -1 is a warm-up, not counted.
           if (kvPrefill) {
@@ -110,7 +112,15 @@ export function registerBench(program: Command): void {
         const perToken = bytesPerToken(lm.file, cfg);
         const decode = decodeRuns.length ? median(decodeRuns) : 0;
         // Speculative decoding is measured on real generation (drafts only help where the heads predict).
-        const drafting = draft.n > 0 && n > 0 ? await benchDraft(model, lm.file, { draft, nGen: n, prompts: draftPrompts, reps, quiet: f.json, cacheTypes }) : null;
+        // Imported only here: the held-out prompts come from the training side, tens of MiB of modules
+        // that would count in the peak memory of every other bench run.
+        let drafting: DraftBench | null = null;
+        let draftLines: string[] = [];
+        if (draft.n > 0 && n > 0) {
+          const { benchDraft, draftBenchLines } = await import('../draft-bench.js');
+          drafting = await benchDraft(model, lm.file, { draft, nGen: n, prompts: draftPrompts, reps, quiet: f.json, cacheTypes });
+          draftLines = draftBenchLines(drafting);
+        }
         const result = {
           model: path,
           threads: backend.threads,
@@ -140,7 +150,7 @@ export function registerBench(program: Command): void {
           n > 0 ? `decode tg${n}: ${decode.toFixed(1)} tokens/s` : '',
           `weights read per decoded token: ${(perToken / 2 ** 20).toFixed(1)} MiB; measured read bandwidth ${gb(bw)}/s` +
             (result.bandwidth_fraction !== null ? `; decode reaches ${(result.bandwidth_fraction * 100).toFixed(0)}% of it` : ''),
-          ...(drafting ? draftBenchLines(drafting) : []),
+          ...draftLines,
         ];
         process.stdout.write(lines.filter(Boolean).join('\n') + '\n');
       } finally {

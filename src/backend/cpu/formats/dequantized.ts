@@ -24,7 +24,7 @@ export const dequantizedFormat: WeightFormat = {
     const { rows, cols, type } = src;
     activationFor(type);
     const ptr = mem.allocBytes(rows * cols * 4);
-    forEachRowChunk(src, bytesFor(type, cols)!, (r0, n, raw) => dequantizeRow(type, raw, mem.f32(ptr + r0 * cols * 4, n * cols), n * cols));
+    forEachRowChunk(mem, src, bytesFor(type, cols)!, (r0, n, raw) => dequantizeRow(type, raw, mem.f32(ptr + r0 * cols * 4, n * cols), n * cols));
     return { ptrs: [ptr], bytes: rows * cols * 4 };
   },
   call(m, x, y, nt) {

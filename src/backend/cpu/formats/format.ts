@@ -50,19 +50,25 @@ export interface WeightFormat {
 
 export const READ_CHUNK = 8 << 20;
 
-let readBuffer = new Uint8Array(0);
-
 /**
- * Reads a matrix's GGUF rows in chunks of about READ_CHUNK bytes, through one buffer shared by every load
- * (a fresh buffer per chunk would leave hundreds of megabytes of garbage behind a large model's load).
+ * Reads a matrix's GGUF rows in chunks of about READ_CHUNK bytes into the memory's scratch, so that the
+ * read buffer is the same bytes the first prefill's scratch reuses (a buffer of its own would stay
+ * resident beside the weights, and a fresh one per chunk would leave hundreds of megabytes of garbage
+ * behind a large model's load).
  */
-export function forEachRowChunk(src: MatrixSource, rowBytes: number, fn: (r0: number, n: number, raw: Uint8Array) => void, multiple = 1): void {
+export function forEachRowChunk(mem: WasmMemory, src: MatrixSource, rowBytes: number, fn: (r0: number, n: number, raw: Uint8Array) => void, multiple = 1): void {
   // Chunks start at multiples of `multiple` rows (formats that interleave groups of rows need whole groups).
   const chunkRows = Math.max(multiple, Math.floor(READ_CHUNK / rowBytes / multiple) * multiple);
   const need = Math.min(chunkRows, src.rows) * rowBytes;
-  if (readBuffer.length < need) readBuffer = new Uint8Array(need);
-  for (let r0 = 0; r0 < src.rows; r0 += chunkRows) {
-    const n = Math.min(chunkRows, src.rows - r0);
-    fn(r0, n, src.readRows(r0, n, readBuffer));
+  const mark = mem.tempMark();
+  // No larger than needed: a small model's weights should not come with megabytes of scratch.
+  const buffer = mem.u8(mem.tempBytes(need, 0), need);
+  try {
+    for (let r0 = 0; r0 < src.rows; r0 += chunkRows) {
+      const n = Math.min(chunkRows, src.rows - r0);
+      fn(r0, n, src.readRows(r0, n, buffer));
+    }
+  } finally {
+    mem.tempRelease(mark);
   }
 }

@@ -135,7 +135,7 @@ export const kquantFormat: WeightFormat = {
     const nb = cols / 256;
     const rowBytes = kquantRowBytes(type, cols);
     const ptr = mem.allocBytes(rows * rowBytes);
-    forEachRowChunk(src, nb * GGUF_BYTES[type]!, (r0, n, raw) => packKQuantRows(type, raw, r0, n, rows, cols, mem.u8(ptr, rows * rowBytes)));
+    forEachRowChunk(mem, src, nb * GGUF_BYTES[type]!, (r0, n, raw) => packKQuantRows(type, raw, r0, n, rows, cols, mem.u8(ptr, rows * rowBytes)));
     return { ptrs: [ptr], bytes: rows * rowBytes };
   },
   call(m, x, y, nt) {

@@ -1,18 +1,19 @@
 // Q4_0, multiplied in the order llama.cpp's x86 CPU backend uses for the same matrix:
 // - rows a multiple of 8 (what llama.cpp repacks to q4_0_8x8: all weights of the step35 and llama presets,
 //   stacked experts included): groups of 8 rows interleaved four elements at a time, one fused
-//   multiply-add per block (kernel matmul_q4_0x8; layout described in kernels/q4_0.ts);
+//   multiply-add per block (kernel matmul_q4_0x8; layout described in kernels/q4_0.ts), the scales kept
+//   as f16: 18 bytes per 32 weights, the file's size;
 // - other row counts (ggml_vec_dot_q4_0_q8_0): per row 16 bytes of nibbles per block in GGUF order, then
 //   the per-32 scales as f32 (kernel matmul_q4_0).
-// Both keep the quants as nibbles: 20 bytes per 32 weights against GGUF's 18.
+// Both keep the quants as nibbles.
 import { GGMLType } from '../../../gguf/ggml-types.js';
 import { f16ToF32 } from '../../../gguf/quant/index.js';
 import type { MatrixSource } from '../../backend.js';
 import type { WasmMemory } from '../wasm-memory.js';
-import { forEachRowChunk, READ_CHUNK, type WeightFormat } from './format.js';
+import { forEachRowChunk, type WeightFormat } from './format.js';
 
 const BLOCK = 18;
-const GROUP_BLOCK = 160;
+const GROUP_BLOCK = 144;
 
 /** Whether llama.cpp repacks a Q4_0 matrix of this many rows (its AVX2 rule in ggml-cpu/repack.cpp). */
 export function q4_0Repacked(rows: number): boolean {
@@ -34,8 +35,8 @@ for (let p = 0; p < 128; p++) {
   SRC_SHIFT[p] = j >= 2 ? 4 : 0;
 }
 
-/** Interleaves GGUF Q4_0 rows (a multiple of 8) into groups of 8: dst bytes, scales as f32 in place. */
-export function repackQ4_0x8(raw: Uint8Array, rows: number, cols: number, dst: Uint8Array, dstF32: Float32Array): void {
+/** Interleaves GGUF Q4_0 rows (a multiple of 8) into groups of 8, each block's eight f16 scales after it. */
+export function repackQ4_0x8(raw: Uint8Array, rows: number, cols: number, dst: Uint8Array): void {
   const nb = cols / 32;
   const rowBytes = nb * BLOCK;
   const srcRow = SRC_ROW, lo = SRC_LO, hi = SRC_HI, sh = SRC_SHIFT;
@@ -49,7 +50,10 @@ export function repackQ4_0x8(raw: Uint8Array, rows: number, cols: number, dst: U
         const s = sh[p]!;
         dst[o + p] = ((raw[q + lo[p]!]! >> s) & 15) | (((raw[q + hi[p]!]! >> s) & 15) << 4);
       }
-      for (let r = 0; r < 8; r++) dstF32[(o + 128) / 4 + r] = f16ToF32(raw[base[r]!]! | (raw[base[r]! + 1]! << 8));
+      for (let r = 0; r < 8; r++) {
+        dst[o + 128 + 2 * r] = raw[base[r]!]!;
+        dst[o + 129 + 2 * r] = raw[base[r]! + 1]!;
+      }
     }
   }
 }
@@ -57,14 +61,8 @@ export function repackQ4_0x8(raw: Uint8Array, rows: number, cols: number, dst: U
 function uploadRepacked(mem: WasmMemory, src: MatrixSource): number {
   const { rows, cols } = src;
   const nb = cols / 32;
-  const rowBytes = nb * BLOCK;
-  const ptr = mem.allocBytes(rows * nb * 20);
-  const chunkRows = Math.max(8, Math.floor(READ_CHUNK / rowBytes / 8) * 8);
-  for (let r0 = 0; r0 < rows; r0 += chunkRows) {
-    const n = Math.min(chunkRows, rows - r0);
-    const at = ptr + r0 * nb * 20;
-    repackQ4_0x8(src.readRows(r0, n), n, cols, mem.u8(at, n * nb * 20), mem.f32(at, n * nb * 5));
-  }
+  const ptr = mem.allocBytes(rows * nb * BLOCK);
+  forEachRowChunk(mem, src, nb * BLOCK, (r0, n, raw) => repackQ4_0x8(raw, n, cols, mem.u8(ptr + r0 * nb * BLOCK, n * nb * BLOCK)), 8);
   return ptr;
 }
 
@@ -73,7 +71,7 @@ function uploadRows(mem: WasmMemory, src: MatrixSource): number[] {
   const nb = cols / 32;
   const qptr = mem.allocBytes((rows * cols) / 2);
   const dptr = mem.allocBytes(rows * nb * 4);
-  forEachRowChunk(src, nb * BLOCK, (r0, n, raw) => {
+  forEachRowChunk(mem, src, nb * BLOCK, (r0, n, raw) => {
     const qs = mem.u8(qptr + (r0 * cols) / 2, (n * cols) / 2);
     const ds = mem.f32(dptr + r0 * nb * 4, n * nb);
     for (let b = 0; b < n * nb; b++) {
@@ -92,7 +90,7 @@ export const q4_0Format: WeightFormat = {
   upload(mem, src) {
     const { rows, cols } = src;
     const ptrs = q4_0Repacked(rows) ? [uploadRepacked(mem, src)] : uploadRows(mem, src);
-    return { ptrs, bytes: rows * (cols / 2 + (cols / 32) * 4) };
+    return { ptrs, bytes: ptrs.length === 1 ? rows * (cols / 32) * BLOCK : rows * (cols / 2 + (cols / 32) * 4) };
   },
   call(m, x, y, nt) {
     if (m.ptrs.length === 1) {

@@ -22,7 +22,7 @@ export const q8_0Format: WeightFormat = {
     const dptr = mem.allocBytes(rows * nb * 4);
     const grouped = q8_0Grouped(rows);
     // Chunks of whole groups, so that each chunk's rows land in their groups completely.
-    forEachRowChunk(src, nb * 34, (r0, n, raw) => {
+    forEachRowChunk(mem, src, nb * 34, (r0, n, raw) => {
       const qs = mem.u8(qptr + r0 * cols, n * cols);
       const ds = mem.f32(dptr + r0 * nb * 4, n * nb);
       for (let r = 0; r < n; r++) {
