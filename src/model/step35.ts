@@ -348,12 +348,18 @@ export class Step35Model {
     let row = 0;
     for (const [e, slots] of groups) {
       const n = slots.length;
+      // An expert whose tokens are consecutive rows of f (always so in decoding: one token) reads them in
+      // place, so that the experts of a token share one encoding of its activations (matmuls() prepares
+      // an input once per pointer); others get their rows gathered.
+      const t0 = Math.floor(slots[0]! / K);
+      let inPlace = true;
       slots.forEach((slot, i) => {
         rowOf[slot] = row + i;
-        B.copy(slice(xe, (row + i) * E, E), slice(f, Math.floor(slot / K) * E, E), E);
+        if (Math.floor(slot / K) !== t0 + i) inPlace = false;
       });
+      if (!inPlace) slots.forEach((slot, i) => B.copy(slice(xe, (row + i) * E, E), slice(f, Math.floor(slot / K) * E, E), E));
       const w = moe.experts[e]!;
-      const x = slice(xe, row * E, n * E);
+      const x = inPlace ? slice(f, t0 * E, n * E) : slice(xe, row * E, n * E);
       up.push({ y: slice(ge, row * F, n * F), w: w.gate, x, nt: n }, { y: slice(ue, row * F, n * F), w: w.up, x, nt: n });
       down.push({ y: slice(de, row * E, n * E), w: w.down, x: slice(ge, row * F, n * F), nt: n });
       row += n;

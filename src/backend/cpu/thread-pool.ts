@@ -1,11 +1,11 @@
 // A persistent pool of worker threads that run wasm kernels over the backend's shared memory.
 //
 // A job is a list of kernel calls, each over a range of rows; the rows of all calls are laid end to end
-// and cut into one contiguous share per thread, so many small calls (a token's eight experts) balance as
-// well as one big one. The rows are cut into a few chunks per thread that every thread, the main one
-// included, claims in turn, so a worker the OS has descheduled delays little. Workers spin briefly on the job counter
-// before sleeping in Atomics.wait, so back-to-back dispatches cost about a microsecond, and an idle pool
-// costs nothing. Jobs travel through a SharedArrayBuffer, never postMessage.
+// and cut into contiguous chunks, so many small calls (a token's eight experts) balance as well as one big
+// one. There are a few chunks per thread, shrinking towards the end of the job, that every thread, the main
+// one included, claims in turn, so a worker the OS has descheduled delays little. Workers spin briefly on
+// the job counter before sleeping in Atomics.wait, so back-to-back dispatches cost about a microsecond, and
+// an idle pool costs nothing. Jobs travel through a SharedArrayBuffer, never postMessage.
 import { Worker } from 'node:worker_threads';
 import { JOB_SLOTS, MAX_TASKS, MAX_THREADS, CTL, CHUNKS_PER_THREAD, MAX_CHUNKS, type KernelName, KERNEL_NAMES, claimChunk, encodeTask, openChunks, runShare } from './pool-protocol.js';
 import type { KernelExports } from './kernels.js';
