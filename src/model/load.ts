@@ -10,6 +10,8 @@ export interface LoadOptions {
   readonly backend?: Backend;
   readonly onProgress?: LoadProgress;
   readonly maxBatch?: number;
+  /** Tokens per FFN pass of a long prompt (default: sized to the weights, see ffnSlice() in step35.ts). */
+  readonly ffnSlice?: number;
   /** Threads for the CPU backend created when no backend is given. */
   readonly threads?: number;
 }
@@ -29,7 +31,7 @@ export function loadModel(path: string, opts: LoadOptions = {}): LoadedModel {
     const config = configFromMetadata(file.metadata, (n) => file.tensor(n) !== undefined);
     backend = opts.backend ?? new CpuBackend({ threads: opts.threads });
     const weights = loadWeights(file, config, backend, opts.onProgress);
-    const model = new Step35Model(config, weights, backend, file, opts.maxBatch);
+    const model = new Step35Model(config, weights, backend, file, opts.maxBatch, opts.ffnSlice);
     const ownBackend = !opts.backend;
     return {
       model,

@@ -18,8 +18,8 @@ import { RopeRows } from './rope.js';
 import { routeTokens } from './router.js';
 import type { LayerWeights, MlpWeights, ModelWeights } from './weights.js';
 
-/** Tokens per FFN pass of a long prompt (see ffnBlock()). */
-const FFN_SLICE = 128;
+/** The FFN's scratch of a long prompt stays within this share of the weights' bytes (see ffnSlice()). */
+const FFN_SCRATCH_SHARE = 0.05;
 
 export interface ForwardOptions {
   /** Which of the new tokens need next-token logits: the last one (default), all of them, or none. */
@@ -58,6 +58,8 @@ export class Step35Model {
   private readonly ropeRows = new Map<LayerConfig, RopeRows>();
   private readonly ropeByConfig = new Map<string, RopeRows>();
   private ropeVariant = getLibmVariant();
+  /** Tokens per FFN pass of a long prompt (see ffnBlock()). */
+  private readonly ffnSlice: number;
 
   constructor(
     readonly config: ModelConfig,
@@ -65,8 +67,11 @@ export class Step35Model {
     readonly backend: Backend,
     private readonly file: GGUFFile,
     maxBatch = 256,
+    /** Tokens per FFN pass of a long prompt (default: ffnSlice()). */
+    ffnSliceTokens?: number,
   ) {
     this.maxBatch = maxBatch;
+    this.ffnSlice = ffnSliceTokens ?? ffnSlice(config, backend.memoryBytes());
   }
 
   /**
@@ -276,13 +281,13 @@ export class Step35Model {
 
   /** h += FFN(RMSNorm(h)): a dense SwiGLU, or Σ w_e Expert_e + Shared on MoE layers. Also runs MTP layers. */
   ffnBlock(h: Tensor, L: LayerConfig, lw: LayerWeights, nt: number): void {
-    // A long prompt goes through in slices of FFN_SLICE tokens whose scratch is reused: a token's FFN
+    // A long prompt goes through in slices of ffnSlice tokens whose scratch is reused: a token's FFN
     // reads no other token, and MoE's gathered expert inputs and outputs alone take nt * K rows of E
     // floats (64 MiB for 512 tokens of the mini shape), the largest buffers of a prefill. Each slice
     // still reads every selected expert once.
     // (Not while tracing: a trace holds whole tensors.)
     const E = this.config.nEmbd;
-    const step = this.trace ? nt : FFN_SLICE;
+    const step = this.trace ? nt : this.ffnSlice;
     for (let t0 = 0; t0 < nt; t0 += step) {
       const n = Math.min(step, nt - t0);
       const mark = this.backend.tempMark();
@@ -379,4 +384,23 @@ export class Step35Model {
     // Weighted expert outputs are added in rank order (the order llama.cpp adds them in), then the shared expert.
     B.weightedRowSum(y, de, rowOf, route.weights, nt, K, E, sh ? ds : null);
   }
+}
+
+/**
+ * Tokens per FFN pass: the largest power of two (at least 64) whose scratch stays within
+ * FFN_SCRATCH_SHARE of the weights' bytes (or 16 MiB). Per token a MoE layer holds its gathered inputs and outputs
+ * (2 K E floats), gate and up (2 K F), their Q8 encoding (~3 bytes a value) and the residual's norm and
+ * output: 64 MiB for 512 tokens of the mini shape, more than the 5% headroom a Q4_0 file leaves under
+ * the 1.3x memory target, while every slice reads the experts again and waits for the threads twice more
+ * (mini Q8_0 prefill ~5% slower at 128 tokens than at 512). So large files keep larger slices.
+ */
+export function ffnSlice(cfg: ModelConfig, weightBytes: number): number {
+  const E = cfg.nEmbd, K = Math.max(1, cfg.nExpertUsed);
+  const F = Math.max(cfg.nFfExp, ...cfg.layers.map((L) => L.nFf / K));
+  const perToken = 4 * (2 * K * E + 2 * K * F + 2 * E) + 3 * K * E;
+  let n = 64;
+  // Small models get 16 MiB whatever their size: slices would only add dispatches to their prefill.
+  const budget = Math.max(FFN_SCRATCH_SHARE * weightBytes, 16 << 20);
+  while (2 * n * perToken <= budget) n *= 2;
+  return n;
 }

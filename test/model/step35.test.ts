@@ -91,12 +91,12 @@ describe('batching and the sliding ring buffer', () => {
     assert.deepEqual(run(7), all);
   });
 
-  test('a prompt longer than one FFN slice (128 tokens) gives the logits of shorter passes', () => {
-    // The FFN of a long pass runs in slices of 128 tokens that reuse their scratch; tracing turns the
+  test('a prompt longer than one FFN slice gives the logits of shorter passes', () => {
+    // The FFN of a long pass runs in slices (here 128 tokens) that reuse their scratch; tracing turns the
     // slicing off, so the traced pass is the unsliced reference.
     const tokens = Array.from({ length: 300 }, (_, i) => 20 + ((i * 37) % 3000));
     const run = (chunk: number, trace: boolean) => {
-      const lm = loadModel(tiny, { maxBatch: 300 });
+      const lm = loadModel(tiny, { maxBatch: 300, ffnSlice: 128 });
       try {
         const kv = new KvCache(lm.model.backend, lm.model.config, 320, lm.model.maxBatch);
         const V = lm.model.config.nVocab;
