@@ -288,10 +288,12 @@ export class Step35Model {
     // (Not while tracing: a trace holds whole tensors.)
     const E = this.config.nEmbd;
     const step = this.trace ? nt : this.ffnSlice;
+    // One slice (every decoding step): nothing to release between slices.
+    if (nt <= step) return this.ffnRows(h, L, lw, nt);
     for (let t0 = 0; t0 < nt; t0 += step) {
       const n = Math.min(step, nt - t0);
       const mark = this.backend.tempMark();
-      this.ffnRows(n === nt ? h : slice(h, t0 * E, n * E), L, lw, n);
+      this.ffnRows(slice(h, t0 * E, n * E), L, lw, n);
       this.backend.tempRelease(mark);
     }
   }

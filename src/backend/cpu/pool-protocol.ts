@@ -66,9 +66,9 @@ export function shareBoundary(total: number, i: number, shares: number): number 
 
 /**
  * Runs share `share` of the job: the rows of all tasks laid end to end, cut into `shares` contiguous
- * pieces (shareBoundary). `kernels` holds one kernel instance per memory (weights of models over 4 GiB are spread over
- * several wasm memories); `tid` is the running thread, whose scratch the kernels get (a thread may run
- * another's share).
+ * pieces (shareBoundary). `kernels` holds one kernel instance per memory (weights of models over 4 GiB
+ * are spread over several wasm memories); `tid` is the running thread, whose scratch the kernels get (a
+ * thread may run another's share).
  */
 export function runShare(kernels: readonly KernelExports[], job: Float64Array, share: number, shares: number, scratch: Float64Array, scratchStride: number, tid = share): void {
   const n = job[0]!;
