@@ -136,6 +136,8 @@ export interface Backend {
   kvWrite(cache: Tensor, type: KvCacheType, slot: number, rowLen: number, src: Tensor, nRows: number): void;
   /** Copies n values. */
   copy(dst: Tensor, src: Tensor, n: number): void;
+  /** Row i of dst (rowLen values) = row rows[i] of src. */
+  gatherRows(dst: Tensor, src: Tensor, rows: ArrayLike<number>, rowLen: number): void;
   /** y = a + b over n values. */
   add(y: Tensor, a: Tensor, b: Tensor, n: number): void;
   /** y = s * x over n values. */

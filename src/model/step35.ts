@@ -364,7 +364,7 @@ export class Step35Model {
         rowOf[slot] = row + i;
         if (Math.floor(slot / K) !== t0 + i) inPlace = false;
       });
-      if (!inPlace) slots.forEach((slot, i) => B.copy(slice(xe, (row + i) * E, E), slice(f, Math.floor(slot / K) * E, E), E));
+      if (!inPlace) B.gatherRows(slice(xe, row * E, n * E), f, slots.map((slot) => Math.floor(slot / K)), E);
       const w = moe.experts[e]!;
       const x = inPlace ? slice(f, t0 * E, n * E) : slice(xe, row * E, n * E);
       up.push({ y: slice(ge, row * F, n * F), w: w.gate, x, nt: n }, { y: slice(ue, row * F, n * F), w: w.up, x, nt: n });

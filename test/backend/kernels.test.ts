@@ -260,6 +260,17 @@ describe('small kernels', () => {
     for (let h = 0; h < 6; h++) for (let i = 0; i < 4; i++) assert.ok(Math.abs(B.view(t)[h * 4 + i]! - x[h * 4 + i]! / (1 + Math.exp(-g[h]!))) < 1e-6);
   });
 
+  test('gatherRows copies the rows it is given, in order, and checks its bounds', () => {
+    const B = new CpuBackend();
+    const src = B.uploadVector(Float32Array.from({ length: 5 * 3 }, (_, i) => i));
+    const dst = B.alloc(4 * 3);
+    B.gatherRows(dst, src, [4, 0, 4, 2], 3);
+    assert.deepEqual([...B.view(dst)], [12, 13, 14, 0, 1, 2, 12, 13, 14, 6, 7, 8]);
+    assert.throws(() => B.gatherRows(dst, src, [5], 3), /outside the source/);
+    assert.throws(() => B.gatherRows(dst, src, [-1], 3), /outside the source/);
+    assert.throws(() => B.gatherRows(dst, src, [0, 1, 2, 3, 4], 3), /do not fit/);
+  });
+
   test('slice checks its bounds', () => {
     const B = new CpuBackend();
     const t = B.alloc(10);

@@ -4,7 +4,7 @@
 // multiplied with activations quantized to Q8_0 exactly as llama.cpp's CPU backend quantizes them; other
 // types are dequantized to f32 and their activations rounded the way llama.cpp rounds them for that type.
 import { bytesFor, typeName } from '../../gguf/ggml-types.js';
-import { kvRowBytes as kvRowBytesOf, type AttentionJob, type Backend, type KvCacheType, type MatmulOp, type Matrix, type MatrixSource, type Tensor, type TempMark } from '../backend.js';
+import { kvRowBytes as kvRowBytesOf, slice, type AttentionJob, type Backend, type KvCacheType, type MatmulOp, type Matrix, type MatrixSource, type Tensor, type TempMark } from '../backend.js';
 import { scalarSilu, sigmoid } from '../ggml-math.js';
 import { availableParallelism } from 'node:os';
 import { formatFor, type ActivationKind, type CpuMatrix, type PreparedActivation } from './formats/index.js';
@@ -405,6 +405,23 @@ export class CpuBackend implements Backend {
 
   copy(dst: Tensor, src: Tensor, n: number): void {
     this.shards[dst.mem ?? 0]!.mem.f32(dst.ptr, n).set(this.shards[src.mem ?? 0]!.mem.f32(src.ptr, n));
+  }
+  gatherRows(dst: Tensor, src: Tensor, rows: ArrayLike<number>, rowLen: number): void {
+    const n = rows.length;
+    if (n * rowLen > dst.size) throw new RangeError(`gatherRows: ${n} rows of ${rowLen} do not fit the destination`);
+    for (let i = 0; i < n; i++) if (!((rows[i]! + 1) * rowLen <= src.size && rows[i]! >= 0)) throw new RangeError(`gatherRows: row ${rows[i]} is outside the source`);
+    if ((dst.mem ?? 0) !== (src.mem ?? 0)) {
+      for (let i = 0; i < n; i++) this.copy(slice(dst, i * rowLen, rowLen), slice(src, rows[i]! * rowLen, rowLen), rowLen);
+      return;
+    }
+    // One view of the memory and copyWithin per row: a prompt's MoE gathers thousands of rows a layer,
+    // and two typed-array views per row were a noticeable share of its garbage.
+    const f = this.shards[dst.mem ?? 0]!.mem.f32(0, this.shards[dst.mem ?? 0]!.mem.memory.buffer.byteLength >> 2);
+    const d0 = dst.ptr >> 2, s0 = src.ptr >> 2;
+    for (let i = 0; i < n; i++) {
+      const from = s0 + rows[i]! * rowLen;
+      f.copyWithin(d0 + i * rowLen, from, from + rowLen);
+    }
   }
 
   add(y: Tensor, a: Tensor, b: Tensor, n: number): void {
