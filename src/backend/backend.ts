@@ -41,6 +41,12 @@ export interface MatmulOp {
   readonly w: Matrix;
   readonly x: Tensor;
   readonly nt: number;
+  /**
+   * The product's nt inputs are these rows of x (x.size / w.cols rows), in this order: a token's
+   * activations are then encoded once for every product that reads them (an MoE layer's experts), not
+   * once per gathered copy.
+   */
+  readonly rows?: readonly number[];
 }
 
 /**
@@ -136,8 +142,6 @@ export interface Backend {
   kvWrite(cache: Tensor, type: KvCacheType, slot: number, rowLen: number, src: Tensor, nRows: number): void;
   /** Copies n values. */
   copy(dst: Tensor, src: Tensor, n: number): void;
-  /** Row i of dst (rowLen values) = row rows[i] of src. */
-  gatherRows(dst: Tensor, src: Tensor, rows: ArrayLike<number>, rowLen: number): void;
   /** y = a + b over n values. */
   add(y: Tensor, a: Tensor, b: Tensor, n: number): void;
   /** y = s * x over n values. */

@@ -282,8 +282,8 @@ export class Step35Model {
   /** h += FFN(RMSNorm(h)): a dense SwiGLU, or Σ w_e Expert_e + Shared on MoE layers. Also runs MTP layers. */
   ffnBlock(h: Tensor, L: LayerConfig, lw: LayerWeights, nt: number): void {
     // A long prompt goes through in slices of ffnSlice tokens whose scratch is reused: a token's FFN
-    // reads no other token, and MoE's gathered expert inputs and outputs alone take nt * K rows of E
-    // floats (64 MiB for 512 tokens of the mini shape), the largest buffers of a prefill. Each slice
+    // reads no other token, and MoE's expert outputs and encoded inputs take nt * K rows of E values
+    // (~40 MiB for 512 tokens of the mini shape), the largest buffers of a prefill. Each slice
     // still reads every selected expert once.
     // (Not while tracing: a trace holds whole tensors.)
     const E = this.config.nEmbd;
@@ -336,7 +336,7 @@ export class Step35Model {
     this.t('ffn_moe_logits', L.index, logits, nt * cfg.nExpert);
     const route = routeTokens(B.view(logits), nt, cfg, moe.bias);
 
-    // Group the (token, rank) slots by expert; each group's inputs are gathered into consecutive rows.
+    // Group the (token, rank) slots by expert; each group's outputs take consecutive rows.
     const K = route.k;
     const groups = new Map<number, number[]>();
     for (let slot = 0; slot < nt * K; slot++) {
@@ -345,7 +345,6 @@ export class Step35Model {
       if (list) list.push(slot);
       else groups.set(e, [slot]);
     }
-    const xe = B.temp(nt * K * E);
     const ge = B.temp(nt * K * F);
     const ue = B.temp(nt * K * F);
     const de = B.temp(nt * K * E);
@@ -355,19 +354,14 @@ export class Step35Model {
     let row = 0;
     for (const [e, slots] of groups) {
       const n = slots.length;
-      // An expert whose tokens are consecutive rows of f (always so in decoding: one token) reads them in
-      // place, so that the experts of a token share one encoding of its activations (matmuls() prepares
-      // an input once per pointer); others get their rows gathered.
-      const t0 = Math.floor(slots[0]! / K);
-      let inPlace = true;
-      slots.forEach((slot, i) => {
+      // Every expert reads its tokens' rows of f through one encoding of f (matmuls() gathers the encoded
+      // rows), not a gathered copy encoded again per expert.
+      const tokens = slots.map((slot, i) => {
         rowOf[slot] = row + i;
-        if (Math.floor(slot / K) !== t0 + i) inPlace = false;
+        return Math.floor(slot / K);
       });
-      if (!inPlace) B.gatherRows(slice(xe, row * E, n * E), f, slots.map((slot) => Math.floor(slot / K)), E);
       const w = moe.experts[e]!;
-      const x = inPlace ? slice(f, t0 * E, n * E) : slice(xe, row * E, n * E);
-      up.push({ y: slice(ge, row * F, n * F), w: w.gate, x, nt: n }, { y: slice(ue, row * F, n * F), w: w.up, x, nt: n });
+      up.push({ y: slice(ge, row * F, n * F), w: w.gate, x: f, nt: n, rows: tokens }, { y: slice(ue, row * F, n * F), w: w.up, x: f, nt: n, rows: tokens });
       down.push({ y: slice(de, row * E, n * E), w: w.down, x: slice(ge, row * F, n * F), nt: n });
       row += n;
     }
@@ -390,16 +384,17 @@ export class Step35Model {
 
 /**
  * Tokens per FFN pass: the largest power of two (at least 64) whose scratch stays within
- * FFN_SCRATCH_SHARE of the weights' bytes (or 16 MiB). Per token a MoE layer holds its gathered inputs and outputs
- * (2 K E floats), gate and up (2 K F), their Q8 encoding (~3 bytes a value) and the residual's norm and
- * output: 64 MiB for 512 tokens of the mini shape, more than the 5% headroom a Q4_0 file leaves under
- * the 1.3x memory target, while every slice reads the experts again and waits for the threads twice more
- * (mini Q8_0 prefill ~5% slower at 128 tokens than at 512). So large files keep larger slices.
+ * FFN_SCRATCH_SHARE of the weights' bytes (or 16 MiB). Per token a MoE layer holds its experts' outputs
+ * (K E floats), gate and up (2 K F), the Q8 encoding of its input and of each expert's gathered copy of
+ * it (~3 bytes a value) and the residual's norm and output: ~42 MiB for 512 tokens of the mini shape,
+ * more than the 5% headroom a Q4_0 file leaves under the 1.3x memory target, while every slice reads the
+ * experts again and waits for the threads twice more (mini Q8_0 prefill ~5% slower at 128 tokens than
+ * at 512). So large files keep larger slices.
  */
 export function ffnSlice(cfg: ModelConfig, weightBytes: number): number {
   const E = cfg.nEmbd, K = Math.max(1, cfg.nExpertUsed);
   const F = Math.max(cfg.nFfExp, ...cfg.layers.map((L) => L.nFf / K));
-  const perToken = 4 * (2 * K * E + 2 * K * F + 2 * E) + 3 * K * E;
+  const perToken = 4 * (K * E + 2 * K * F + 2 * E) + 3 * (K + 1) * E;
   let n = 64;
   // Small models get 16 MiB whatever their size: slices would only add dispatches to their prefill.
   const budget = Math.max(FFN_SCRATCH_SHARE * weightBytes, 16 << 20);

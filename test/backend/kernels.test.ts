@@ -88,6 +88,32 @@ describe('matmul', () => {
     });
   }
 
+  for (const type of [GGMLType.F32, GGMLType.F16, GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_K, GGMLType.Q6_K]) {
+    test(`${typeName(type)}: a product over chosen rows of an input equals one over a gathered copy, bit for bit`, () => {
+      const B = new CpuBackend();
+      const rows = 16, cols = 512, src = 5;
+      const W = randn(rows * cols, 3);
+      const rb = rowBytes(type, cols);
+      const raw = new Uint8Array(rows * rb);
+      for (let r = 0; r < rows; r++) quantizeRow(type, W.subarray(r * cols, (r + 1) * cols), raw.subarray(r * rb, (r + 1) * rb), cols);
+      const m = B.uploadMatrix({ name: 'w', type, rows, cols, readRows: (r0, n) => raw.subarray(r0 * rb, (r0 + n) * rb) });
+      const X = randn(src * cols, 4);
+      const x = B.uploadVector(X);
+      for (const pick of [[4, 0, 4, 2], [1, 2], [0, 1, 2, 3, 4], [3]]) {
+        const copy = B.uploadVector(Float32Array.from(pick.flatMap((r) => [...X.subarray(r * cols, (r + 1) * cols)])));
+        const want = B.alloc(pick.length * rows), got = B.alloc(pick.length * rows);
+        B.matmul(want, m, copy, pick.length);
+        // With a plain product on the same input in the same call, as an MoE layer's shared expert.
+        const whole = B.alloc(src * rows);
+        B.matmuls([{ y: got, w: m, x, nt: pick.length, rows: pick }, { y: whole, w: m, x, nt: src }]);
+        assert.deepEqual([...B.view(got)], [...B.view(want)], `rows ${pick}`);
+      }
+      const y = B.alloc(4 * rows);
+      assert.throws(() => B.matmuls([{ y, w: m, x, nt: 1, rows: [5] }]), RangeError);
+      assert.throws(() => B.matmuls([{ y, w: m, x, nt: 2, rows: [1] }]), /2 tokens|1 rows/);
+    });
+  }
+
   // 7 rows keep the row layout; 12 are interleaved in groups of four (kernels/q8_0x4.ts).
   for (const rows of [7, 12]) test(`Q8_0 accumulates in llama.cpp x86 order, bit for bit (${rows} rows)`, () => {
     const B = new CpuBackend();
@@ -258,17 +284,6 @@ describe('small kernels', () => {
     const t = B.uploadVector(x);
     B.headGate(t, B.uploadVector(g), 2, 3, 4);
     for (let h = 0; h < 6; h++) for (let i = 0; i < 4; i++) assert.ok(Math.abs(B.view(t)[h * 4 + i]! - x[h * 4 + i]! / (1 + Math.exp(-g[h]!))) < 1e-6);
-  });
-
-  test('gatherRows copies the rows it is given, in order, and checks its bounds', () => {
-    const B = new CpuBackend();
-    const src = B.uploadVector(Float32Array.from({ length: 5 * 3 }, (_, i) => i));
-    const dst = B.alloc(4 * 3);
-    B.gatherRows(dst, src, [4, 0, 4, 2], 3);
-    assert.deepEqual([...B.view(dst)], [12, 13, 14, 0, 1, 2, 12, 13, 14, 6, 7, 8]);
-    assert.throws(() => B.gatherRows(dst, src, [5], 3), /outside the source/);
-    assert.throws(() => B.gatherRows(dst, src, [-1], 3), /outside the source/);
-    assert.throws(() => B.gatherRows(dst, src, [0, 1, 2, 3, 4], 3), /do not fit/);
   });
 
   test('slice checks its bounds', () => {

@@ -4,7 +4,7 @@
 // multiplied with activations quantized to Q8_0 exactly as llama.cpp's CPU backend quantizes them; other
 // types are dequantized to f32 and their activations rounded the way llama.cpp rounds them for that type.
 import { bytesFor, typeName } from '../../gguf/ggml-types.js';
-import { kvRowBytes as kvRowBytesOf, slice, type AttentionJob, type Backend, type KvCacheType, type MatmulOp, type Matrix, type MatrixSource, type Tensor, type TempMark } from '../backend.js';
+import { kvRowBytes as kvRowBytesOf, type AttentionJob, type Backend, type KvCacheType, type MatmulOp, type Matrix, type MatrixSource, type Tensor, type TempMark } from '../backend.js';
 import { scalarSilu, sigmoid } from '../ggml-math.js';
 import { availableParallelism } from 'node:os';
 import { formatFor, type ActivationKind, type CpuMatrix, type PreparedActivation } from './formats/index.js';
@@ -225,31 +225,45 @@ export class CpuBackend implements Backend {
   matmuls(ops: readonly MatmulOp[]): void {
     // An input shared by several products (q, k, v and the gate read the same normed activations) is
     // prepared once per encoding, and copied once into each other memory that holds one of the weights.
+    // A product over chosen rows of an input takes its rows from the input's one encoding.
     const prepared = new Map<string, PreparedActivation>();
+    const gathered = new Map<readonly number[], Map<string, PreparedActivation>>();
     const calls: KernelCall[] = [];
     const copyBack: { from: number; shard: number; to: number; bytes: number }[] = [];
     let work = 0;
-    for (const { y, w, x, nt } of ops) {
+    for (const { y, w, x, nt, rows } of ops) {
       const m = w as CpuMatrix;
       const k = m.cols;
       work += m.rows * k * nt;
-      if (x.size < nt * k || y.size < nt * m.rows) throw new RangeError(`matmul: ${nt} tokens do not fit x (${x.size}) or y (${y.size}) for a ${m.rows}x${k} matrix`);
+      if (rows && rows.length !== nt) throw new RangeError(`matmul: ${rows.length} rows given for ${nt} tokens`);
+      const srcRows = rows ? Math.floor(x.size / k) : nt;
+      if (x.size < srcRows * k || y.size < nt * m.rows || (rows && rows.some((r) => !(r >= 0 && r < srcRows))))
+        throw new RangeError(`matmul: ${nt} tokens do not fit x (${x.size}) or y (${y.size}) for a ${m.rows}x${k} matrix`);
       const kind = m.format.activation(m.type);
-      const key = `${x.ptr}:${nt * k}:${kind}`;
+      const key = `${x.ptr}:${srcRows * k}:${kind}`;
       let act = prepared.get(key);
       if (!act) {
-        act = this.prepareActivation(kind, x.ptr, nt * k);
+        act = this.prepareActivation(kind, x.ptr, srcRows * k);
         prepared.set(key, act);
+      }
+      // All rows in order need no gathering (a decoding step's experts); one gathering serves every
+      // product given the same rows array (an expert's gate and up).
+      if (rows && !(rows.length === srcRows && rows.every((r, i) => r === i))) {
+        let byKey = gathered.get(rows);
+        if (!byKey) gathered.set(rows, (byKey = new Map()));
+        let g = byKey.get(key);
+        if (!g) byKey.set(key, (g = this.gatherActivation(kind, act, srcRows, k, rows)));
+        act = g;
       }
       if (m.shard === 0) {
         calls.push(m.format.call(m, act, y.ptr, nt));
         continue;
       }
       const shardKey = `${key}@${m.shard}`;
-      let remote = prepared.get(shardKey);
+      let remote = rows ? undefined : prepared.get(shardKey);
       if (!remote) {
         remote = this.copyActivation(act, m.shard);
-        prepared.set(shardKey, remote);
+        if (!rows) prepared.set(shardKey, remote);
       }
       const sh = this.shards[m.shard]!;
       const yBytes = nt * m.rows * 4;
@@ -259,6 +273,37 @@ export class CpuBackend implements Backend {
     }
     this.getPool().run(calls, poolWork(work, Math.max(...ops.map((o) => o.nt))));
     for (const c of copyBack) this.mem.u8(c.to, c.bytes).set(this.shards[c.shard]!.mem.u8(c.from, c.bytes));
+  }
+
+  /**
+   * The encoding of rows `rows` of an encoded input of srcRows rows of k values, in the layout
+   * prepareActivation gives nt = rows.length rows: each region of the encoding (quants, their 7-bit
+   * halves or permuted copy, scales, sums) holds its rows back to back, so each is gathered row by row.
+   */
+  private gatherActivation(kind: ActivationKind, act: PreparedActivation, srcRows: number, k: number, rows: readonly number[]): PreparedActivation {
+    const nt = rows.length;
+    const gather = (src: number, srcBytes: number, parts: number): number => {
+      // `parts` equal regions of srcRows rows each, row r of region j at src + j * srcBytes / parts + r * rowBytes.
+      if (srcBytes === 0) return 0;
+      const part = srcBytes / parts, rowBytes = part / srcRows, dstPart = rowBytes * nt;
+      const dst = this.mem.tempBytes(dstPart * parts);
+      // (A view taken after the allocation, which may have grown the memory.)
+      const u8 = this.mem.u8(0, this.mem.memory.buffer.byteLength);
+      for (let j = 0; j < parts; j++)
+        for (let i = 0; i < nt; i++) {
+          const from = src + j * part + rows[i]! * rowBytes;
+          u8.copyWithin(dst + j * dstPart + i * rowBytes, from, from + rowBytes);
+        }
+      return dst;
+    };
+    // q8_0: quants, then (relaxed build) their positive and negative 7-bit halves; q8_K: quants and a
+    // permuted copy; f32 kinds: one region.
+    const quantParts = kind === 'q8_0' ? act.bytes / (srcRows * k) : kind === 'q8_K' ? 2 : 1;
+    const ptr = gather(act.ptr, act.bytes, quantParts);
+    const scales = gather(act.scales, act.scaleBytes, 1);
+    const sums = gather(act.sums, act.sumBytes, 1);
+    const f = nt / srcRows;
+    return { ptr, scales, sums, bytes: act.bytes * f, scaleBytes: act.scaleBytes * f, sumBytes: act.sumBytes * f };
   }
 
   /** A copy of a prepared activation in another memory. */
@@ -406,24 +451,6 @@ export class CpuBackend implements Backend {
   copy(dst: Tensor, src: Tensor, n: number): void {
     this.shards[dst.mem ?? 0]!.mem.f32(dst.ptr, n).set(this.shards[src.mem ?? 0]!.mem.f32(src.ptr, n));
   }
-  gatherRows(dst: Tensor, src: Tensor, rows: ArrayLike<number>, rowLen: number): void {
-    const n = rows.length;
-    if (n * rowLen > dst.size) throw new RangeError(`gatherRows: ${n} rows of ${rowLen} do not fit the destination`);
-    for (let i = 0; i < n; i++) if (!((rows[i]! + 1) * rowLen <= src.size && rows[i]! >= 0)) throw new RangeError(`gatherRows: row ${rows[i]} is outside the source`);
-    if ((dst.mem ?? 0) !== (src.mem ?? 0)) {
-      for (let i = 0; i < n; i++) this.copy(slice(dst, i * rowLen, rowLen), slice(src, rows[i]! * rowLen, rowLen), rowLen);
-      return;
-    }
-    // One view of the memory and copyWithin per row: a prompt's MoE gathers thousands of rows a layer,
-    // and two typed-array views per row were a noticeable share of its garbage.
-    const f = this.shards[dst.mem ?? 0]!.mem.f32(0, this.shards[dst.mem ?? 0]!.mem.memory.buffer.byteLength >> 2);
-    const d0 = dst.ptr >> 2, s0 = src.ptr >> 2;
-    for (let i = 0; i < n; i++) {
-      const from = s0 + rows[i]! * rowLen;
-      f.copyWithin(d0 + i * rowLen, from, from + rowLen);
-    }
-  }
-
   add(y: Tensor, a: Tensor, b: Tensor, n: number): void {
     // Sixteen values at a time in wasm (a prompt's residual adds are megabytes), the rest here.
     const n16 = n >> 4;
