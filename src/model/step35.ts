@@ -18,8 +18,13 @@ import { RopeRows } from './rope.js';
 import { routeTokens } from './router.js';
 import type { LayerWeights, MlpWeights, ModelWeights } from './weights.js';
 
-/** The FFN's scratch of a long prompt stays within this share of the weights' bytes (see ffnSlice()). */
-const FFN_SCRATCH_SHARE = 0.05;
+/**
+ * The FFN's scratch of a long prompt stays within FFN_SCRATCH_SHARE of the weights' bytes less
+ * FFN_SCRATCH_RESERVE, and at least FFN_SCRATCH_MIN (see ffnSlice()).
+ */
+const FFN_SCRATCH_SHARE = 0.3;
+const FFN_SCRATCH_RESERVE = 96 << 20;
+const FFN_SCRATCH_MIN = 16 << 20;
 
 export interface ForwardOptions {
   /** Which of the new tokens need next-token logits: the last one (default), all of them, or none. */
@@ -383,21 +388,21 @@ export class Step35Model {
 }
 
 /**
- * Tokens per FFN pass: the largest power of two (at least 64) whose scratch stays within
- * FFN_SCRATCH_SHARE of the weights' bytes (or 16 MiB). Per token a MoE layer holds its experts' outputs
- * (K E floats), gate and up (2 K F), the Q8 encoding of its input and of each expert's gathered copy of
- * it (~3 bytes a value) and the residual's norm and output: ~42 MiB for 512 tokens of the mini shape,
- * more than the 5% headroom a Q4_0 file leaves under the 1.3x memory target, while every slice reads the
- * experts again and waits for the threads twice more (mini Q8_0 prefill ~5% slower at 128 tokens than
- * at 512). So large files keep larger slices.
+ * Tokens per FFN pass: the largest power of two (at least 64) whose scratch fits the budget. Per token a
+ * MoE layer holds its experts' outputs (K E floats), gate and up (2 K F), the Q8 encoding of its input and
+ * of each expert's gathered copy of it (~3 bytes a value) and the residual's norm and output: ~42 MiB for
+ * 512 tokens of the mini shape. Every slice reads the experts again and waits for the threads twice more
+ * (mini Q8_0 prefill ~3-5% slower in 256- or 128-token slices than in one 512-token pass), so the budget
+ * is what keeps the process within 1.3x of the weights' bytes: 30% of them, less ~96 MiB for Node, the
+ * KV cache and the attention's scratch, and never under 16 MiB. Mini Q8_0 (703 MiB) runs 512-token
+ * passes whole, mini Q4_0 (357 MiB) in 128-token slices, small models whole.
  */
 export function ffnSlice(cfg: ModelConfig, weightBytes: number): number {
   const E = cfg.nEmbd, K = Math.max(1, cfg.nExpertUsed);
   const F = Math.max(cfg.nFfExp, ...cfg.layers.map((L) => L.nFf / K));
   const perToken = 4 * (K * E + 2 * K * F + 2 * E) + 3 * (K + 1) * E;
+  const budget = Math.max(FFN_SCRATCH_SHARE * weightBytes - FFN_SCRATCH_RESERVE, FFN_SCRATCH_MIN);
   let n = 64;
-  // Small models get 16 MiB whatever their size: slices would only add dispatches to their prefill.
-  const budget = Math.max(FFN_SCRATCH_SHARE * weightBytes, 16 << 20);
   while (2 * n * perToken <= budget) n *= 2;
   return n;
 }
