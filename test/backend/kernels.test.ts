@@ -1,7 +1,7 @@
 // The CPU backend's kernels against plain-JS oracles computed in f64.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { slice } from '../../src/backend/backend.js';
+import { slice, type Matrix } from '../../src/backend/backend.js';
 import { CpuBackend } from '../../src/backend/cpu/cpu-backend.js';
 import { vExpf } from '../../src/backend/ggml-math.js';
 import { GGMLType, typeName } from '../../src/gguf/ggml-types.js';
@@ -56,6 +56,15 @@ function roundActivations(type: GGMLType, x: Float32Array): Float32Array {
   return out;
 }
 
+/** A rows x cols matrix of normal random weights in `type`: its GGUF bytes and the backend's copy. */
+function randomMatrix(B: CpuBackend, type: GGMLType, rows: number, cols: number, seed: number): { raw: Uint8Array; m: Matrix } {
+  const W = randn(rows * cols, seed);
+  const rb = rowBytes(type, cols);
+  const raw = new Uint8Array(rows * rb);
+  for (let r = 0; r < rows; r++) quantizeRow(type, W.subarray(r * cols, (r + 1) * cols), raw.subarray(r * rb, (r + 1) * rb), cols);
+  return { raw, m: B.uploadMatrix({ name: 'w', type, rows, cols, readRows: (r0, n) => raw.subarray(r0 * rb, (r0 + n) * rb) }) };
+}
+
 describe('matmul', () => {
   const types = [GGMLType.F32, GGMLType.F16, GGMLType.BF16, GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_1, GGMLType.Q5_0,
     GGMLType.Q5_1, GGMLType.Q2_K, GGMLType.Q3_K, GGMLType.Q4_K, GGMLType.Q5_K, GGMLType.Q6_K];
@@ -63,13 +72,9 @@ describe('matmul', () => {
     test(`${typeName(type)} weights equal dequantized weights times llama.cpp-rounded activations`, () => {
       const B = new CpuBackend();
       const rows = 19, cols = 512, nt = 5;
-      const W = randn(rows * cols, 1);
-      const rb = rowBytes(type, cols);
-      const raw = new Uint8Array(rows * rb);
-      for (let r = 0; r < rows; r++) quantizeRow(type, W.subarray(r * cols, (r + 1) * cols), raw.subarray(r * rb, (r + 1) * rb), cols);
+      const { raw, m } = randomMatrix(B, type, rows, cols, 1);
       const Wd = new Float32Array(rows * cols);
       dequantizeRow(type, raw, Wd, rows * cols);
-      const m = B.uploadMatrix({ name: 'w', type, rows, cols, readRows: (r0, n) => raw.subarray(r0 * rb, (r0 + n) * rb) });
       const X = randn(nt * cols, 2);
       const y = B.alloc(nt * rows);
       B.matmul(y, m, B.uploadVector(X), nt);
@@ -92,11 +97,7 @@ describe('matmul', () => {
     test(`${typeName(type)}: a product over chosen rows of an input equals one over a gathered copy, bit for bit`, () => {
       const B = new CpuBackend();
       const rows = 16, cols = 512, src = 5;
-      const W = randn(rows * cols, 3);
-      const rb = rowBytes(type, cols);
-      const raw = new Uint8Array(rows * rb);
-      for (let r = 0; r < rows; r++) quantizeRow(type, W.subarray(r * cols, (r + 1) * cols), raw.subarray(r * rb, (r + 1) * rb), cols);
-      const m = B.uploadMatrix({ name: 'w', type, rows, cols, readRows: (r0, n) => raw.subarray(r0 * rb, (r0 + n) * rb) });
+      const { m } = randomMatrix(B, type, rows, cols, 3);
       const X = randn(src * cols, 4);
       const x = B.uploadVector(X);
       for (const pick of [[4, 0, 4, 2], [1, 2], [0, 1, 2, 3, 4], [3]]) {
