@@ -87,12 +87,16 @@ export class Step35Model {
     const mode = opts.logits ?? 'last';
     const V = this.config.nVocab;
     this.trace = opts.trace;
+    // Passes of at most maxBatch tokens, and no longer than an FFN slice where the FFN must be sliced
+    // anyway: a prompt's attention scratch then shrinks with its FFN's, and each pass still reads the
+    // experts once per slice as the sliced FFN did (not while tracing: a trace holds whole tensors).
+    const step = this.trace ? this.maxBatch : Math.min(this.maxBatch, this.ffnSlice);
     // The usual cases, one batch: its logits come back as they are, without a second copy.
-    if (tokens.length <= this.maxBatch) return this.forwardMany([{ tokens, seq, logits: mode }])[0]!;
+    if (tokens.length <= step) return this.forwardMany([{ tokens, seq, logits: mode }])[0]!;
     this.check(tokens, seq);
     const out = new Float32Array(mode === 'all' ? tokens.length * V : mode === 'last' ? V : 0);
-    for (let start = 0; start < tokens.length; start += this.maxBatch) {
-      const chunk = tokens.slice(start, start + this.maxBatch);
+    for (let start = 0; start < tokens.length; start += step) {
+      const chunk = tokens.slice(start, start + step);
       const isLastChunk = start + chunk.length === tokens.length;
       const logits = this.forwardMany([{ tokens: chunk, seq, logits: mode === 'all' ? 'all' : mode === 'last' && isLastChunk ? 'last' : 'none' }])[0]!;
       if (mode === 'all') out.set(logits, start * V);

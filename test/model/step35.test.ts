@@ -92,29 +92,34 @@ describe('batching and the sliding ring buffer', () => {
   });
 
   test('a prompt longer than one FFN slice gives the logits of shorter passes', () => {
-    // The FFN of a long pass runs in slices (here 128 tokens) that reuse their scratch; tracing turns the
-    // slicing off, so the traced pass is the unsliced reference.
+    // One pass over more tokens than an FFN slice (here 128) runs its FFN slice by slice, reusing the
+    // scratch; forward() splits such a prompt into passes of a slice; tracing turns both off, so the
+    // traced pass is the unsliced reference.
     const tokens = Array.from({ length: 300 }, (_, i) => 20 + ((i * 37) % 3000));
-    const run = (chunk: number, trace: boolean) => {
+    const run = (how: 'one pass' | 'forward' | 'traced' | 'chunks of 60') => {
       const lm = loadModel(tiny, { maxBatch: 300, ffnSlice: 128 });
       try {
         const kv = new KvCache(lm.model.backend, lm.model.config, 320, lm.model.maxBatch);
         const V = lm.model.config.nVocab;
-        const out = new Float32Array(tokens.length * V);
-        let traced = 0;
-        for (let s = 0; s < tokens.length; s += chunk) {
-          const opts = trace ? { logits: 'all' as const, trace: () => void traced++ } : { logits: 'all' as const };
-          out.set(lm.model.forward(tokens.slice(s, s + chunk), kv, opts), s * V);
+        if (how === 'one pass') return lm.model.forwardMany([{ tokens, seq: kv, logits: 'all' }])[0]!;
+        if (how === 'forward') return lm.model.forward(tokens, kv, { logits: 'all' });
+        if (how === 'traced') {
+          let traced = 0;
+          const out = lm.model.forward(tokens, kv, { logits: 'all', trace: () => void traced++ });
+          assert.ok(traced > 0);
+          return out;
         }
-        if (trace) assert.ok(traced > 0);
+        const out = new Float32Array(tokens.length * V);
+        for (let s = 0; s < tokens.length; s += 60) out.set(lm.model.forward(tokens.slice(s, s + 60), kv, { logits: 'all' }), s * V);
         return out;
       } finally {
         lm.close();
       }
     };
-    const sliced = run(300, false);
-    assert.deepEqual(run(300, true), sliced);
-    assert.deepEqual(run(60, false), sliced);
+    const reference = run('traced');
+    assert.deepEqual(run('one pass'), reference);
+    assert.deepEqual(run('forward'), reference);
+    assert.deepEqual(run('chunks of 60'), reference);
   });
 
   test('several sequences in one pass give the same logits as each alone', () => {
