@@ -228,6 +228,7 @@ export class CpuBackend implements Backend {
     // A product over chosen rows of an input takes its rows from the input's one encoding.
     const prepared = new Map<string, PreparedActivation>();
     const gathered = new Map<readonly number[], Map<string, PreparedActivation>>();
+    const remotes = new Map<PreparedActivation, Map<number, PreparedActivation>>();
     const calls: KernelCall[] = [];
     const copyBack: { from: number; shard: number; to: number; bytes: number }[] = [];
     let work = 0;
@@ -259,12 +260,11 @@ export class CpuBackend implements Backend {
         calls.push(m.format.call(m, act, y.ptr, nt));
         continue;
       }
-      const shardKey = `${key}@${m.shard}`;
-      let remote = rows ? undefined : prepared.get(shardKey);
-      if (!remote) {
-        remote = this.copyActivation(act, m.shard);
-        if (!rows) prepared.set(shardKey, remote);
-      }
+      // One copy per encoding (whole or gathered) and memory.
+      let copies = remotes.get(act);
+      if (!copies) remotes.set(act, (copies = new Map()));
+      let remote = copies.get(m.shard);
+      if (!remote) copies.set(m.shard, (remote = this.copyActivation(act, m.shard)));
       const sh = this.shards[m.shard]!;
       const yBytes = nt * m.rows * 4;
       const yRemote = sh.mem.tempBytes(yBytes);
@@ -302,8 +302,9 @@ export class CpuBackend implements Backend {
     const ptr = gather(act.ptr, act.bytes, quantParts);
     const scales = gather(act.scales, act.scaleBytes, 1);
     const sums = gather(act.sums, act.sumBytes, 1);
-    const f = nt / srcRows;
-    return { ptr, scales, sums, bytes: act.bytes * f, scaleBytes: act.scaleBytes * f, sumBytes: act.sumBytes * f };
+    // Whole bytes per row times rows (a fraction nt / srcRows could round a size down by a byte).
+    const of = (bytes: number) => (bytes / srcRows) * nt;
+    return { ptr, scales, sums, bytes: of(act.bytes), scaleBytes: of(act.scaleBytes), sumBytes: of(act.sumBytes) };
   }
 
   /** A copy of a prepared activation in another memory. */
