@@ -155,10 +155,36 @@ export function v_expf(x: f32): f32 {
 }
 
 /**
- * One accumulator row's 16 dimensions at v (the head's values at a dimension offset): the fused
- * multiply-add chain over positions j0, j0 + 16, ... <= P of probability times value, into out.
+ * Accumulator row l of every row of a tile: for each query row g (probabilities at probs + g * stride, its
+ * row l at out + g * stride), the fused multiply-add chain over positions j0, j0 + 16, ... <= P of
+ * probability times value, all hd dimensions. The rows' chains run side by side so each value load serves
+ * them all; each chain keeps its own order.
  */
-@inline function valueChains16(v: usize, rowAt: usize, probs: usize, base: i32, j0: i32, P: i32, out: usize): void {
+function valueChains(v: usize, rowAt: usize, probs: usize, stride: usize, base: i32, j0: i32, P: i32, G: i32, hd: i32, out: usize): void {
+  let d = 0;
+  if (G == 2) {
+    for (; d + 16 <= hd; d += 16) chains2x16(v + (<usize>d << 2), rowAt, probs, stride, base, j0, P, out + (<usize>d << 2));
+  } else if (G == 3) {
+    for (; d + 8 <= hd; d += 8) chains3x8(v + (<usize>d << 2), rowAt, probs, stride, base, j0, P, out + (<usize>d << 2));
+  } else if (G == 4) {
+    for (; d + 8 <= hd; d += 8) chains4x8(v + (<usize>d << 2), rowAt, probs, stride, base, j0, P, out + (<usize>d << 2));
+  } else {
+    for (; d + 16 <= hd; d += 16) chains1x16(v + (<usize>d << 2), rowAt, probs, base, j0, P, out + (<usize>d << 2));
+  }
+  for (; d < hd; d += 4) {
+    for (let g = 0; g < G; g++) {
+      const pg = probs + <usize>g * stride;
+      let a0 = f32x4.splat(0);
+      for (let jj = j0; jj <= P; jj += 16) {
+        const i = <usize>(jj - base) << 2;
+        a0 = fma4(v128.load(v + load<u32>(rowAt + i) + (<usize>d << 2)), v128.load32_splat(pg + i), a0);
+      }
+      v128.store(out + <usize>g * stride + (<usize>d << 2), a0);
+    }
+  }
+}
+
+@inline function chains1x16(v: usize, rowAt: usize, probs: usize, base: i32, j0: i32, P: i32, out: usize): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   for (let jj = j0; jj <= P; jj += 16) {
     const i = <usize>(jj - base) << 2;
@@ -172,104 +198,193 @@ export function v_expf(x: f32): f32 {
   v128.store(out, a0); v128.store(out, a1, 16); v128.store(out, a2, 32); v128.store(out, a3, 48);
 }
 
+@inline function chains2x16(v: usize, rowAt: usize, probs: usize, stride: usize, base: i32, j0: i32, P: i32, out: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
+  let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
+  const pb = probs + stride;
+  for (let jj = j0; jj <= P; jj += 16) {
+    const i = <usize>(jj - base) << 2;
+    const pa = v128.load32_splat(probs + i), pbv = v128.load32_splat(pb + i);
+    const vp = v + load<u32>(rowAt + i);
+    const v0 = v128.load(vp), v1 = v128.load(vp, 16), v2 = v128.load(vp, 32), v3 = v128.load(vp, 48);
+    a0 = fma4(v0, pa, a0); b0 = fma4(v0, pbv, b0);
+    a1 = fma4(v1, pa, a1); b1 = fma4(v1, pbv, b1);
+    a2 = fma4(v2, pa, a2); b2 = fma4(v2, pbv, b2);
+    a3 = fma4(v3, pa, a3); b3 = fma4(v3, pbv, b3);
+  }
+  v128.store(out, a0); v128.store(out, a1, 16); v128.store(out, a2, 32); v128.store(out, a3, 48);
+  const ob = out + stride;
+  v128.store(ob, b0); v128.store(ob, b1, 16); v128.store(ob, b2, 32); v128.store(ob, b3, 48);
+}
+
+@inline function chains3x8(v: usize, rowAt: usize, probs: usize, stride: usize, base: i32, j0: i32, P: i32, out: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0), c0 = f32x4.splat(0), c1 = f32x4.splat(0);
+  const pb = probs + stride, pc = probs + (stride << 1);
+  for (let jj = j0; jj <= P; jj += 16) {
+    const i = <usize>(jj - base) << 2;
+    const vp = v + load<u32>(rowAt + i);
+    const v0 = v128.load(vp), v1 = v128.load(vp, 16);
+    const pa = v128.load32_splat(probs + i), pbv = v128.load32_splat(pb + i), pcv = v128.load32_splat(pc + i);
+    a0 = fma4(v0, pa, a0); a1 = fma4(v1, pa, a1);
+    b0 = fma4(v0, pbv, b0); b1 = fma4(v1, pbv, b1);
+    c0 = fma4(v0, pcv, c0); c1 = fma4(v1, pcv, c1);
+  }
+  v128.store(out, a0); v128.store(out, a1, 16);
+  v128.store(out + stride, b0); v128.store(out + stride, b1, 16);
+  v128.store(out + (stride << 1), c0); v128.store(out + (stride << 1), c1, 16);
+}
+
+@inline function chains4x8(v: usize, rowAt: usize, probs: usize, stride: usize, base: i32, j0: i32, P: i32, out: usize): void {
+  let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
+  let c0 = f32x4.splat(0), c1 = f32x4.splat(0), e0 = f32x4.splat(0), e1 = f32x4.splat(0);
+  const pb = probs + stride, pc = probs + (stride << 1), pe = probs + stride * 3;
+  for (let jj = j0; jj <= P; jj += 16) {
+    const i = <usize>(jj - base) << 2;
+    const vp = v + load<u32>(rowAt + i);
+    const v0 = v128.load(vp), v1 = v128.load(vp, 16);
+    const pa = v128.load32_splat(probs + i), pbv = v128.load32_splat(pb + i);
+    a0 = fma4(v0, pa, a0); a1 = fma4(v1, pa, a1);
+    b0 = fma4(v0, pbv, b0); b1 = fma4(v1, pbv, b1);
+    const pcv = v128.load32_splat(pc + i), pev = v128.load32_splat(pe + i);
+    c0 = fma4(v0, pcv, c0); c1 = fma4(v1, pcv, c1);
+    e0 = fma4(v0, pev, e0); e1 = fma4(v1, pev, e1);
+  }
+  v128.store(out, a0); v128.store(out, a1, 16);
+  v128.store(out + stride, b0); v128.store(out + stride, b1, 16);
+  v128.store(out + (stride << 1), c0); v128.store(out + (stride << 1), c1, 16);
+  v128.store(out + stride * 3, e0); v128.store(out + stride * 3, e1, 16);
+}
+
 /**
  * Causal (optionally sliding-window) attention of nt query tokens at positions pos0..pos0+nt-1 over a
  * single sequence's cache. The cache holds position p at slot p % cap, one row of nKv*hd floats per
  * position, and must already contain the keys and values of the query tokens themselves. A key at
  * position j is visible to a query at P when first <= j <= P and, with window > 0, P - j < window (first
  * is the sequence's first position: 0, or where a sequence placed at a position offset begins).
- * Rows r0..r1 are (token, head) pairs, token-major. scratch needs 2 * (keys + 32) + 16*hd floats, keys =
- * the most keys one query sees; hd is a multiple of 4.
+ *
+ * Every query row (token, head) is computed exactly as llama.cpp computes it (see above), but rows are
+ * taken in tiles that share a KV head: tb consecutive tokens by gs query heads of one KV group (gs
+ * divides nHead / nKv; at most four rows), so each key and value row is read from memory once for the
+ * tile instead of once per row. A tile works over the union of its rows' visible positions: a row's cells
+ * outside its own range hold probability 0, which leaves its sums bit for bit as they were (its softmax
+ * adds exact zeros; its value chains start from +0 and add products with 0, and +0 or a nonzero sum plus
+ * a zero is unchanged). Units r0..r1 are tiles (see attentionTiles in the CPU backend for their count).
+ * scratch needs (cells + 64) + rows * (cells + 16*hd) floats, cells = the most keys a tile sees rounded up
+ * to 16 plus 32; hd is a multiple of 4.
  */
-export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, first: i32, r0: i32, r1: i32, scratch: usize): void {
+export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, first: i32, gs: i32, tb: i32, r0: i32, r1: i32, scratch: usize): void {
   const group = nHead / nKv;
-  const kvRow = nKv * hd;
-  const kvBytes = <usize>kvRow << 2;
-  // Rows r0..r1 index (token, head) pairs, token-major, so threads can split any mix of tokens and heads.
-  // Units u run over the rows zigzag (first, last, second, second to last, ...): with causal masking a
+  const subs = group / gs;
+  const perBlock = nKv * subs;
+  const nTiles = ((nt + tb - 1) / tb) * perBlock;
+  const kvBytes = <usize>(nKv * hd) << 2;
+  const accBytes = (<usize>hd << 4) << 2;
+  const sv = f32x4.splat(scale);
+  // Units run over the tiles zigzag (first, last, second, second to last, ...): with causal masking a
   // later token's rows have more keys, so any contiguous range of units the thread pool hands out holds
-  // light and heavy rows alike and the threads finish together.
-  const nRows = nt * nHead;
+  // light and heavy tiles alike and the threads finish together.
   for (let u = r0; u < r1; u++) {
-    const row = (u & 1) == 0 ? u >> 1 : nRows - 1 - (u >> 1);
-    const t = row / nHead;
-    const h = row % nHead;
-    const P = pos0 + t;
-    const start = max(window > 0 && P - window + 1 > 0 ? P - window + 1 : 0, first);
-    // Scores are indexed by position relative to the first 16-aligned chunk.
-    const base = start & ~15;
-    const nChunks = (P >> 4) - (base >> 4) + 1;
-    const scores = scratch;
-    const acc = scores + (<usize>(nChunks << 4) << 2);
-    // Byte offsets of the cache rows of positions start..P, at their score index (a division per
-    // position would cost more than the position's arithmetic).
-    const rowAt = acc + ((<usize>hd << 4) << 2);
+    const tile = (u & 1) == 0 ? u >> 1 : nTiles - 1 - (u >> 1);
+    const t0 = (tile / perBlock) * tb;
+    const t1 = min(t0 + tb, nt);
+    const kvh = (tile % perBlock) / subs;
+    const h0 = kvh * group + ((tile % perBlock) % subs) * gs;
+    const G = (t1 - t0) * gs;
+    const lo = tileStart(pos0 + t0, window, first); // the first token's start is the tile's smallest
+    const hi = pos0 + t1 - 1;
+    // Cells are positions relative to the first 16-aligned chunk; every row uses the same grid.
+    const base = lo & ~15;
+    const nChunks = (hi >> 4) - (base >> 4) + 1;
+    const cells = nChunks << 4;
+    // Byte offsets of the cache rows of positions lo..hi, at their cell (a division per position would
+    // cost more than the position's arithmetic).
+    const rowAt = scratch;
+    const rows0 = rowAt + ((<usize>cells + 64) << 2);
+    const rowStride = (<usize>cells << 2) + accBytes; // per row: its cells (scores, then probabilities), its 16 accumulator rows
     {
-      let slot = start % cap;
-      for (let jj = start; jj <= P; jj++) {
+      let slot = lo % cap;
+      for (let jj = lo; jj <= hi; jj++) {
         store<u32>(rowAt + (<usize>(jj - base) << 2), <u32>(<usize>slot * kvBytes));
         if (++slot == cap) slot = 0;
       }
     }
-    const kvh = h / group;
-    const qh = q + ((<usize>(t * nHead + h) * hd) << 2);
     const kh = kc + ((<usize>kvh * hd) << 2);
-    // Masked cells hold -inf, whose exp the vector code below takes to 0.
-    for (let j = base; j < start; j++) store<f32>(scores + (<usize>(j - base) << 2), -Infinity);
-    for (let j = P + 1; j < (nChunks << 4) + base; j++) store<f32>(scores + (<usize>(j - base) << 2), -Infinity);
-    let mv = f32x4.splat(-Infinity);
-    let j = start;
-    if (hd < 64 && (hd & 3) == 0) {
-      const sv = f32x4.splat(scale);
-      for (; j + 8 <= P + 1; j += 8) {
-        const ra = rowAt + (<usize>(j - base) << 2);
-        mv = f32x4.max(mv, scores8(kh + load<u32>(ra), kh + load<u32>(ra, 4), kh + load<u32>(ra, 8), kh + load<u32>(ra, 12),
-          kh + load<u32>(ra, 16), kh + load<u32>(ra, 20), kh + load<u32>(ra, 24), kh + load<u32>(ra, 28), qh, hd, sv, scores + (<usize>(j - base) << 2)));
-      }
-    }
-    let mx: f32 = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
-    for (; j <= P; j++) {
-      const s = vec_dot_f32(kh + load<u32>(rowAt + (<usize>(j - base) << 2)), qh, hd) * scale;
-      if (s > mx) mx = s;
-      store<f32>(scores + (<usize>(j - base) << 2), s);
-    }
-    let sum: f64 = 0;
-    const mxv = f32x4.splat(mx);
-    for (let m = 0; m < nChunks; m++) {
-      const cp = scores + (<usize>(m << 4) << 2);
-      // exp(s - max) four lanes at a time.
-      for (let l = 0; l < 16; l += 4) {
-        const p = cp + (<usize>l << 2);
-        v128.store(p, v_expf4(f32x4.sub(v128.load(p), mxv)));
-      }
-      sum += <f64>reduce16(cp);
-    }
-    const inv = <f32>(1.0 / sum);
-    // Probabilities in place of the exponentials.
-    const iv = f32x4.splat(inv);
-    for (let m = 0; m < nChunks << 4; m += 4) {
-      const p = scores + (<usize>m << 2);
-      v128.store(p, f32x4.mul(v128.load(p), iv));
-    }
-    // 16 accumulator rows of hd values: row l sums the cells whose position is l mod 16, each a chain of
-    // fused multiply-adds in position order; a row's chain runs in registers, 16 dimensions at a time.
     const vh = vc + ((<usize>kvh * hd) << 2);
-    for (let l = 0; l < 16; l++) {
-      const ar = acc + ((<usize>l * hd) << 2);
-      // The first position at or after start that is l mod 16.
-      const j0 = start + ((l - start) & 15);
-      let d = 0;
-      for (; d + 16 <= hd; d += 16) valueChains16(vh + (<usize>d << 2), rowAt, scores, base, j0, P, ar + (<usize>d << 2));
-      for (; d < hd; d += 4) {
-        let a0 = f32x4.splat(0);
-        for (let jj = j0; jj <= P; jj += 16) {
-          a0 = fma4(v128.load(vh + load<u32>(rowAt + (<usize>(jj - base) << 2)) + (<usize>d << 2)), v128.load32_splat(scores + (<usize>(jj - base) << 2)), a0);
+    // Scores, key blocks outside and rows inside, so a block of keys is read once for the tile.
+    if (hd < 64 && (hd & 3) == 0) {
+      let j = lo;
+      for (; j + 8 <= hi + 1; j += 8) {
+        const ra = rowAt + (<usize>(j - base) << 2);
+        const k0 = kh + load<u32>(ra), k1 = kh + load<u32>(ra, 4), k2 = kh + load<u32>(ra, 8), k3 = kh + load<u32>(ra, 12);
+        const k4 = kh + load<u32>(ra, 16), k5 = kh + load<u32>(ra, 20), k6 = kh + load<u32>(ra, 24), k7 = kh + load<u32>(ra, 28);
+        for (let g = 0; g < G; g++) {
+          const qh = q + ((<usize>((t0 + g / gs) * nHead + h0 + g % gs) * hd) << 2);
+          scores8(k0, k1, k2, k3, k4, k5, k6, k7, qh, hd, sv, rows0 + <usize>g * rowStride + (<usize>(j - base) << 2));
         }
-        v128.store(ar + (<usize>d << 2), a0);
+      }
+      for (; j <= hi; j++) {
+        const kp = kh + load<u32>(rowAt + (<usize>(j - base) << 2));
+        for (let g = 0; g < G; g++) {
+          const qh = q + ((<usize>((t0 + g / gs) * nHead + h0 + g % gs) * hd) << 2);
+          store<f32>(rows0 + <usize>g * rowStride + (<usize>(j - base) << 2), vec_dot_f32(kp, qh, hd) * scale);
+        }
+      }
+    } else {
+      for (let j = lo; j <= hi; j++) {
+        const kp = kh + load<u32>(rowAt + (<usize>(j - base) << 2));
+        for (let g = 0; g < G; g++) {
+          const qh = q + ((<usize>((t0 + g / gs) * nHead + h0 + g % gs) * hd) << 2);
+          store<f32>(rows0 + <usize>g * rowStride + (<usize>(j - base) << 2), vec_dot_f32(kp, qh, hd) * scale);
+        }
       }
     }
-    reduceRows16(acc, hd, o + ((<usize>(t * nHead + h) * hd) << 2));
+    // Each row's softmax over the tile's cells: cells it does not see hold -inf, whose exp the vector code
+    // takes to 0.
+    for (let g = 0; g < G; g++) {
+      const P = pos0 + t0 + g / gs;
+      const start = tileStart(P, window, first);
+      const scores = rows0 + <usize>g * rowStride;
+      for (let j = base; j < start; j++) store<f32>(scores + (<usize>(j - base) << 2), -Infinity);
+      for (let j = P + 1; j < cells + base; j++) store<f32>(scores + (<usize>(j - base) << 2), -Infinity);
+      let mv = f32x4.splat(-Infinity);
+      for (let m = 0; m < cells; m += 4) mv = f32x4.max(mv, v128.load(scores + (<usize>m << 2)));
+      const mx: f32 = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+      let sum: f64 = 0;
+      const mxv = f32x4.splat(mx);
+      for (let m = 0; m < nChunks; m++) {
+        const cp = scores + (<usize>(m << 4) << 2);
+        // exp(s - max) four lanes at a time.
+        for (let l = 0; l < 16; l += 4) {
+          const p = cp + (<usize>l << 2);
+          v128.store(p, v_expf4(f32x4.sub(v128.load(p), mxv)));
+        }
+        sum += <f64>reduce16(cp);
+      }
+      // Probabilities in place of the exponentials.
+      const iv = f32x4.splat(<f32>(1.0 / sum));
+      for (let m = 0; m < cells; m += 4) {
+        const p = scores + (<usize>m << 2);
+        v128.store(p, f32x4.mul(v128.load(p), iv));
+      }
+    }
+    // 16 accumulator rows of hd values per query row: row l sums the cells whose position is l mod 16,
+    // each a chain of fused multiply-adds in position order, in registers a few dimensions at a time for
+    // all the tile's rows together (one load of a value row serves them all).
+    for (let l = 0; l < 16; l++) {
+      const j0 = lo + ((l - lo) & 15);
+      const accL = rows0 + (<usize>cells << 2) + ((<usize>l * hd) << 2);
+      valueChains(vh, rowAt, rows0, rowStride, base, j0, hi, G, hd, accL);
+    }
+    for (let g = 0; g < G; g++) {
+      const out = o + ((<usize>((t0 + g / gs) * nHead + h0 + g % gs) * hd) << 2);
+      reduceRows16(rows0 + <usize>g * rowStride + (<usize>cells << 2), hd, out);
+    }
   }
+}
+
+/** The first position a query at P sees. */
+@inline function tileStart(P: i32, window: i32, first: i32): i32 {
+  return max(window > 0 && P - window + 1 > 0 ? P - window + 1 : 0, first);
 }
 
 /** Reads `bytes` bytes from p (in rows of 64 bytes, rows r0..r1) and returns a checksum: a bandwidth probe. */

@@ -25,6 +25,18 @@ const SINGLE_TOKEN_PARALLEL = 1 << 20;
 const poolWork = (work: number, tokens: number) => (tokens <= 1 && work < SINGLE_TOKEN_PARALLEL ? 0 : work);
 /** Additions, norms and other elementwise work over at least this many values are split over the threads. */
 const PARALLEL_ADD = 1 << 18;
+/**
+ * How the f32 attention kernel tiles query rows (kernels/ops.ts attention): gs query heads of one KV group
+ * by tb consecutive tokens, at most four rows, so a key or value row read once serves them all. gs is the
+ * largest divisor of the group size up to four; tokens fill the rest of the tile.
+ */
+export function attentionTiles(nHead: number, nKv: number, nt: number): { gs: number; tb: number; rows: number } {
+  const group = nHead / nKv;
+  let gs = Math.min(4, group);
+  while (group % gs !== 0) gs--;
+  const tb = Math.max(1, Math.min(nt, Math.floor(4 / gs)));
+  return { gs, tb, rows: gs * tb };
+}
 /** Cache type codes of kernels/kv.ts. */
 const KV_TYPE_CODE: Record<KvCacheType, number> = { f32: 0, f16: 1, bf16: 2, q8_0: 3 };
 
@@ -420,14 +432,16 @@ export class CpuBackend implements Backend {
         };
       }), poolWork(work, tokens));
     } else {
+      const { gs, tb, rows } = attentionTiles(nHead, nKv, Math.max(...jobs.map((j) => j.nt)));
+      this.ensureScratch((maxKeys + tb + 96 + rows * (maxKeys + tb + 32 + 16 * headDim)) * 4);
       this.getPool().run(jobs.map((j) => {
         const at = place(j);
         return {
           kernel: 'attention' as const,
-          args: [at.q, j.kCache.ptr, j.vCache.ptr, at.o, j.nt, j.pos0, nHead, nKv, headDim, j.cap, window, Math.fround(scale), j.first ?? 0, 0, 0, 0],
-          rows: j.nt * nHead,
-          r0Arg: 13,
-          scratchArg: 15,
+          args: [at.q, j.kCache.ptr, j.vCache.ptr, at.o, j.nt, j.pos0, nHead, nKv, headDim, j.cap, window, Math.fround(scale), j.first ?? 0, gs, tb, 0, 0, 0],
+          rows: Math.ceil(j.nt / tb) * nKv * (nHead / nKv / gs),
+          r0Arg: 15,
+          scratchArg: 17,
           shard: at.shard,
         };
       }), poolWork(work, tokens));

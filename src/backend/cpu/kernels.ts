@@ -22,7 +22,7 @@ export interface KernelExports {
   round_to_bf16(x: number, n: number): void;
   rms_norm(x: number, w: number, y: number, nrows: number, dim: number, eps: number): void;
   rope(x: number, nt: number, nHeads: number, hd: number, nRot: number, neox: number, cs: number): void;
-  attention(q: number, kc: number, vc: number, o: number, nt: number, pos0: number, nHead: number, nKv: number, hd: number, cap: number, window: number, scale: number, first: number, r0: number, r1: number, scratch: number): void;
+  attention(q: number, kc: number, vc: number, o: number, nt: number, pos0: number, nHead: number, nKv: number, hd: number, cap: number, window: number, scale: number, first: number, gs: number, tb: number, r0: number, r1: number, scratch: number): void;
   v_expf(x: number): number;
   read_sum(p: number, r0: number, r1: number): number;
   fma_probe(a: number, b: number, c: number): number;

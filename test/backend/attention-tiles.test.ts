@@ -1,0 +1,66 @@
+// The f32 attention kernel takes query rows in tiles that share a KV head (kernels/ops.ts attention). Each
+// row must come out bit for bit as when it is computed alone: the tile only changes which rows read a key
+// or value row together, never a row's order of operations (and so never its agreement with llama.cpp).
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { attentionTiles } from '../../src/backend/cpu/cpu-backend.js';
+import { instantiateKernels } from '../../src/backend/cpu/kernels.js';
+import { Rng } from '../../src/model/make/rng.js';
+
+const memory = new WebAssembly.Memory({ initial: 1024, maximum: 4096, shared: true });
+const k = instantiateKernels(memory);
+const f32 = new Float32Array(memory.buffer);
+const u32 = new Uint32Array(memory.buffer);
+const Q = 0, KC = 1 << 20, VC = 8 << 20, OUT = 16 << 20, SCRATCH = 20 << 20;
+
+/** Runs the kernel over every tile of the given tiling; returns the output's bits. */
+function run(nt: number, pos0: number, nHead: number, nKv: number, hd: number, cap: number, window: number, first: number, gs: number, tb: number): Uint32Array {
+  const n = nt * nHead * hd;
+  f32.fill(NaN, OUT / 4, OUT / 4 + n);
+  const tiles = Math.ceil(nt / tb) * nKv * (nHead / nKv / gs);
+  // in two calls, as two threads would split the units
+  const mid = tiles >> 1;
+  k.attention(Q, KC, VC, OUT, nt, pos0, nHead, nKv, hd, cap, window, Math.fround(1 / Math.sqrt(hd)), first, gs, tb, 0, mid, SCRATCH);
+  k.attention(Q, KC, VC, OUT, nt, pos0, nHead, nKv, hd, cap, window, Math.fround(1 / Math.sqrt(hd)), first, gs, tb, mid, tiles, SCRATCH);
+  return u32.slice(OUT / 4, OUT / 4 + n);
+}
+
+describe('attention tiles', () => {
+  const shapes = [
+    // nHead, nKv, hd: nano full / sliding, mini, llama-15m, odd sizes (tails of 4 and of 8 dims)
+    [4, 2, 32], [6, 2, 32], [8, 2, 128], [6, 6, 48], [2, 1, 20], [12, 4, 36], [4, 1, 72], [3, 3, 4],
+  ] as const;
+  for (const [nHead, nKv, hd] of shapes) {
+    test(`${nHead} query heads over ${nKv} KV heads of ${hd}: every tiling gives the untiled bits`, () => {
+      const rng = new Rng(nHead * 100 + hd);
+      const group = nHead / nKv;
+      for (const [nt, pos0, window, first, cap] of [[1, 0, 0, 0, 64], [1, 300, 0, 0, 512], [5, 40, 0, 0, 64], [17, 3, 7, 0, 40], [9, 200, 32, 0, 48], [12, 20, 0, 11, 64], [3, 100, 16, 90, 24]]) {
+        const a = new Float32Array(nt * nHead * hd), kv = new Float32Array(cap * nKv * hd);
+        rng.fillNormal(a, 2);
+        f32.set(a, Q / 4);
+        rng.fillNormal(kv, 1.5);
+        f32.set(kv, KC / 4);
+        rng.fillNormal(kv, 1);
+        for (let i = 0; i < kv.length; i += 37) kv[i] = i % 2 ? 0 : -0;
+        f32.set(kv, VC / 4);
+        const want = run(nt, pos0, nHead, nKv, hd, cap, window, first, 1, 1);
+        const tilings = [attentionTiles(nHead, nKv, nt)];
+        for (let gs = 1; gs <= Math.min(4, group); gs++) if (group % gs === 0) for (let tb = 1; gs * tb <= 4; tb++) tilings.push({ gs, tb, rows: gs * tb });
+        for (const { gs, tb } of tilings) {
+          const got = run(nt, pos0, nHead, nKv, hd, cap, window, first, gs, tb);
+          const at = got.findIndex((v, i) => v !== want[i]);
+          assert.equal(at, -1, `nt ${nt} pos0 ${pos0} window ${window} first ${first}, tiles of ${gs} heads x ${tb} tokens: value ${at} differs`);
+        }
+      }
+    });
+  }
+
+  test('the tiling the backend picks', () => {
+    assert.deepEqual(attentionTiles(8, 2, 64), { gs: 4, tb: 1, rows: 4 });
+    assert.deepEqual(attentionTiles(6, 2, 64), { gs: 3, tb: 1, rows: 3 });
+    assert.deepEqual(attentionTiles(4, 2, 64), { gs: 2, tb: 2, rows: 4 });
+    assert.deepEqual(attentionTiles(6, 6, 64), { gs: 1, tb: 4, rows: 4 });
+    assert.deepEqual(attentionTiles(6, 6, 1), { gs: 1, tb: 1, rows: 1 });
+    assert.deepEqual(attentionTiles(12, 2, 3), { gs: 3, tb: 1, rows: 3 });
+  });
+});
