@@ -155,41 +155,40 @@ export function v_expf(x: f32): f32 {
 }
 
 /**
- * Accumulator row l of every row of a tile: for each query row g (probabilities at probs + g * stride, its
- * row l at out + g * stride), the fused multiply-add chain over positions j0, j0 + 16, ... <= P of
- * probability times value, all hd dimensions. The rows' chains run side by side so each value load serves
- * them all; each chain keeps its own order.
+ * Accumulator row l of every row of a tile: for each query row g (its probability of cell c at
+ * probs + g * ps + (c << cs), its row l at out + g * os), the fused multiply-add chain over positions
+ * j0, j0 + 16, ... <= P of probability times value, all hd dimensions. The rows' chains run side by side so
+ * each value load serves them all; each chain keeps its own order.
  */
-function valueChains(v: usize, rowAt: usize, probs: usize, stride: usize, base: i32, j0: i32, P: i32, G: i32, hd: i32, out: usize): void {
+function valueChains(v: usize, rowAt: usize, probs: usize, ps: usize, cs: i32, base: i32, j0: i32, P: i32, G: i32, hd: i32, out: usize, os: usize): void {
   let d = 0;
   if (G == 2) {
-    for (; d + 16 <= hd; d += 16) chains2x16(v + (<usize>d << 2), rowAt, probs, stride, base, j0, P, out + (<usize>d << 2));
+    for (; d + 16 <= hd; d += 16) chains2x16(v + (<usize>d << 2), rowAt, probs, ps, cs, base, j0, P, out + (<usize>d << 2), os);
   } else if (G == 3) {
-    for (; d + 8 <= hd; d += 8) chains3x8(v + (<usize>d << 2), rowAt, probs, stride, base, j0, P, out + (<usize>d << 2));
+    for (; d + 8 <= hd; d += 8) chains3x8(v + (<usize>d << 2), rowAt, probs, ps, cs, base, j0, P, out + (<usize>d << 2), os);
   } else if (G == 4) {
-    for (; d + 8 <= hd; d += 8) chains4x8(v + (<usize>d << 2), rowAt, probs, stride, base, j0, P, out + (<usize>d << 2));
+    for (; d + 8 <= hd; d += 8) chains4x8(v + (<usize>d << 2), rowAt, probs, ps, cs, base, j0, P, out + (<usize>d << 2), os);
   } else {
-    for (; d + 16 <= hd; d += 16) chains1x16(v + (<usize>d << 2), rowAt, probs, base, j0, P, out + (<usize>d << 2));
+    for (; d + 16 <= hd; d += 16) chains1x16(v + (<usize>d << 2), rowAt, probs, cs, base, j0, P, out + (<usize>d << 2));
   }
   for (; d < hd; d += 4) {
     for (let g = 0; g < G; g++) {
-      const pg = probs + <usize>g * stride;
+      const pg = probs + <usize>g * ps;
       let a0 = f32x4.splat(0);
       for (let jj = j0; jj <= P; jj += 16) {
-        const i = <usize>(jj - base) << 2;
-        a0 = fma4(v128.load(v + load<u32>(rowAt + i) + (<usize>d << 2)), v128.load32_splat(pg + i), a0);
+        a0 = fma4(v128.load(v + load<u32>(rowAt + (<usize>(jj - base) << 2)) + (<usize>d << 2)), v128.load32_splat(pg + (<usize>(jj - base) << cs)), a0);
       }
-      v128.store(out + <usize>g * stride + (<usize>d << 2), a0);
+      v128.store(out + <usize>g * os + (<usize>d << 2), a0);
     }
   }
 }
 
-@inline function chains1x16(v: usize, rowAt: usize, probs: usize, base: i32, j0: i32, P: i32, out: usize): void {
+@inline function chains1x16(v: usize, rowAt: usize, probs: usize, cs: i32, base: i32, j0: i32, P: i32, out: usize): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   for (let jj = j0; jj <= P; jj += 16) {
-    const i = <usize>(jj - base) << 2;
-    const pv = v128.load32_splat(probs + i);
-    const vp = v + load<u32>(rowAt + i);
+    const c = <usize>(jj - base);
+    const pv = v128.load32_splat(probs + (c << cs));
+    const vp = v + load<u32>(rowAt + (c << 2));
     a0 = fma4(v128.load(vp), pv, a0);
     a1 = fma4(v128.load(vp, 16), pv, a1);
     a2 = fma4(v128.load(vp, 32), pv, a2);
@@ -198,14 +197,14 @@ function valueChains(v: usize, rowAt: usize, probs: usize, stride: usize, base: 
   v128.store(out, a0); v128.store(out, a1, 16); v128.store(out, a2, 32); v128.store(out, a3, 48);
 }
 
-@inline function chains2x16(v: usize, rowAt: usize, probs: usize, stride: usize, base: i32, j0: i32, P: i32, out: usize): void {
+@inline function chains2x16(v: usize, rowAt: usize, probs: usize, ps: usize, cs: i32, base: i32, j0: i32, P: i32, out: usize, os: usize): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), a2 = f32x4.splat(0), a3 = f32x4.splat(0);
   let b0 = f32x4.splat(0), b1 = f32x4.splat(0), b2 = f32x4.splat(0), b3 = f32x4.splat(0);
-  const pb = probs + stride;
+  const pb = probs + ps;
   for (let jj = j0; jj <= P; jj += 16) {
-    const i = <usize>(jj - base) << 2;
-    const pa = v128.load32_splat(probs + i), pbv = v128.load32_splat(pb + i);
-    const vp = v + load<u32>(rowAt + i);
+    const c = <usize>(jj - base);
+    const pa = v128.load32_splat(probs + (c << cs)), pbv = v128.load32_splat(pb + (c << cs));
+    const vp = v + load<u32>(rowAt + (c << 2));
     const v0 = v128.load(vp), v1 = v128.load(vp, 16), v2 = v128.load(vp, 32), v3 = v128.load(vp, 48);
     a0 = fma4(v0, pa, a0); b0 = fma4(v0, pbv, b0);
     a1 = fma4(v1, pa, a1); b1 = fma4(v1, pbv, b1);
@@ -213,46 +212,46 @@ function valueChains(v: usize, rowAt: usize, probs: usize, stride: usize, base: 
     a3 = fma4(v3, pa, a3); b3 = fma4(v3, pbv, b3);
   }
   v128.store(out, a0); v128.store(out, a1, 16); v128.store(out, a2, 32); v128.store(out, a3, 48);
-  const ob = out + stride;
+  const ob = out + os;
   v128.store(ob, b0); v128.store(ob, b1, 16); v128.store(ob, b2, 32); v128.store(ob, b3, 48);
 }
 
-@inline function chains3x8(v: usize, rowAt: usize, probs: usize, stride: usize, base: i32, j0: i32, P: i32, out: usize): void {
+@inline function chains3x8(v: usize, rowAt: usize, probs: usize, ps: usize, cs: i32, base: i32, j0: i32, P: i32, out: usize, os: usize): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0), c0 = f32x4.splat(0), c1 = f32x4.splat(0);
-  const pb = probs + stride, pc = probs + (stride << 1);
+  const pb = probs + ps, pc = probs + (ps << 1);
   for (let jj = j0; jj <= P; jj += 16) {
-    const i = <usize>(jj - base) << 2;
-    const vp = v + load<u32>(rowAt + i);
+    const c = <usize>(jj - base);
+    const vp = v + load<u32>(rowAt + (c << 2));
     const v0 = v128.load(vp), v1 = v128.load(vp, 16);
-    const pa = v128.load32_splat(probs + i), pbv = v128.load32_splat(pb + i), pcv = v128.load32_splat(pc + i);
+    const pa = v128.load32_splat(probs + (c << cs)), pbv = v128.load32_splat(pb + (c << cs)), pcv = v128.load32_splat(pc + (c << cs));
     a0 = fma4(v0, pa, a0); a1 = fma4(v1, pa, a1);
     b0 = fma4(v0, pbv, b0); b1 = fma4(v1, pbv, b1);
     c0 = fma4(v0, pcv, c0); c1 = fma4(v1, pcv, c1);
   }
   v128.store(out, a0); v128.store(out, a1, 16);
-  v128.store(out + stride, b0); v128.store(out + stride, b1, 16);
-  v128.store(out + (stride << 1), c0); v128.store(out + (stride << 1), c1, 16);
+  v128.store(out + os, b0); v128.store(out + os, b1, 16);
+  v128.store(out + (os << 1), c0); v128.store(out + (os << 1), c1, 16);
 }
 
-@inline function chains4x8(v: usize, rowAt: usize, probs: usize, stride: usize, base: i32, j0: i32, P: i32, out: usize): void {
+@inline function chains4x8(v: usize, rowAt: usize, probs: usize, ps: usize, cs: i32, base: i32, j0: i32, P: i32, out: usize, os: usize): void {
   let a0 = f32x4.splat(0), a1 = f32x4.splat(0), b0 = f32x4.splat(0), b1 = f32x4.splat(0);
   let c0 = f32x4.splat(0), c1 = f32x4.splat(0), e0 = f32x4.splat(0), e1 = f32x4.splat(0);
-  const pb = probs + stride, pc = probs + (stride << 1), pe = probs + stride * 3;
+  const pb = probs + ps, pc = probs + (ps << 1), pe = probs + ps * 3;
   for (let jj = j0; jj <= P; jj += 16) {
-    const i = <usize>(jj - base) << 2;
-    const vp = v + load<u32>(rowAt + i);
+    const c = <usize>(jj - base);
+    const vp = v + load<u32>(rowAt + (c << 2));
     const v0 = v128.load(vp), v1 = v128.load(vp, 16);
-    const pa = v128.load32_splat(probs + i), pbv = v128.load32_splat(pb + i);
+    const pa = v128.load32_splat(probs + (c << cs)), pbv = v128.load32_splat(pb + (c << cs));
     a0 = fma4(v0, pa, a0); a1 = fma4(v1, pa, a1);
     b0 = fma4(v0, pbv, b0); b1 = fma4(v1, pbv, b1);
-    const pcv = v128.load32_splat(pc + i), pev = v128.load32_splat(pe + i);
+    const pcv = v128.load32_splat(pc + (c << cs)), pev = v128.load32_splat(pe + (c << cs));
     c0 = fma4(v0, pcv, c0); c1 = fma4(v1, pcv, c1);
     e0 = fma4(v0, pev, e0); e1 = fma4(v1, pev, e1);
   }
   v128.store(out, a0); v128.store(out, a1, 16);
-  v128.store(out + stride, b0); v128.store(out + stride, b1, 16);
-  v128.store(out + (stride << 1), c0); v128.store(out + (stride << 1), c1, 16);
-  v128.store(out + stride * 3, e0); v128.store(out + stride * 3, e1, 16);
+  v128.store(out + os, b0); v128.store(out + os, b1, 16);
+  v128.store(out + (os << 1), c0); v128.store(out + (os << 1), c1, 16);
+  v128.store(out + os * 3, e0); v128.store(out + os * 3, e1, 16);
 }
 
 /**
@@ -269,8 +268,8 @@ function valueChains(v: usize, rowAt: usize, probs: usize, stride: usize, base: 
  * outside its own range hold probability 0, which leaves its sums bit for bit as they were (its softmax
  * adds exact zeros; its value chains start from +0 and add products with 0, and +0 or a nonzero sum plus
  * a zero is unchanged). Units r0..r1 are tiles (see attentionTiles in the CPU backend for their count).
- * scratch needs (cells + 64) + rows * (cells + 16*hd) floats, cells = the most keys a tile sees rounded up
- * to 16 plus 32; hd is a multiple of 4.
+ * scratch needs (cells + 64) + rows * (cells + 16*hd) + 4 * (cells + hd) + 8 floats, cells = the most keys
+ * a tile sees plus 31 (chunk alignment); hd is a multiple of 4.
  */
 export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, first: i32, gs: i32, tb: i32, r0: i32, r1: i32, scratch: usize): void {
   const group = nHead / nKv;
@@ -310,61 +309,69 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
     }
     const kh = kc + ((<usize>kvh * hd) << 2);
     const vh = vc + ((<usize>kvh * hd) << 2);
-    // Scores, key blocks outside and rows inside, so a block of keys is read once for the tile.
-    if (hd < 64 && (hd & 3) == 0) {
-      let j = lo;
-      for (; j + 8 <= hi + 1; j += 8) {
-        const ra = rowAt + (<usize>(j - base) << 2);
-        const k0 = kh + load<u32>(ra), k1 = kh + load<u32>(ra, 4), k2 = kh + load<u32>(ra, 8), k3 = kh + load<u32>(ra, 12);
-        const k4 = kh + load<u32>(ra, 16), k5 = kh + load<u32>(ra, 20), k6 = kh + load<u32>(ra, 24), k7 = kh + load<u32>(ra, 28);
-        for (let g = 0; g < G; g++) {
-          const qh = q + ((<usize>((t0 + g / gs) * nHead + h0 + g % gs) * hd) << 2);
-          scores8(k0, k1, k2, k3, k4, k5, k6, k7, qh, hd, sv, rows0 + <usize>g * rowStride + (<usize>(j - base) << 2));
-        }
-      }
-      for (; j <= hi; j++) {
-        const kp = kh + load<u32>(rowAt + (<usize>(j - base) << 2));
-        for (let g = 0; g < G; g++) {
-          const qh = q + ((<usize>((t0 + g / gs) * nHead + h0 + g % gs) * hd) << 2);
-          store<f32>(rows0 + <usize>g * rowStride + (<usize>(j - base) << 2), vec_dot_f32(kp, qh, hd) * scale);
-        }
-      }
+    // Under 64 dimensions a score is one rounded product added at a time; with three or four rows the
+    // rows go in vector lanes (one key value times four queries' values), every key read once for all.
+    const inLanes = hd < 64 && G >= 3;
+    const lanesAt = rows0 + <usize>G * rowStride;
+    if (inLanes) {
+      laneProbabilities(q, kh, rowAt, lanesAt, t0, h0, gs, G, nHead, hd, pos0, window, first, lo, hi, base, nChunks, sv);
     } else {
-      for (let j = lo; j <= hi; j++) {
-        const kp = kh + load<u32>(rowAt + (<usize>(j - base) << 2));
-        for (let g = 0; g < G; g++) {
-          const qh = q + ((<usize>((t0 + g / gs) * nHead + h0 + g % gs) * hd) << 2);
-          store<f32>(rows0 + <usize>g * rowStride + (<usize>(j - base) << 2), vec_dot_f32(kp, qh, hd) * scale);
+      // Scores, key blocks outside and rows inside, so a block of keys is read once for the tile.
+      if (hd < 64 && (hd & 3) == 0) {
+        let j = lo;
+        for (; j + 8 <= hi + 1; j += 8) {
+          const ra = rowAt + (<usize>(j - base) << 2);
+          const k0 = kh + load<u32>(ra), k1 = kh + load<u32>(ra, 4), k2 = kh + load<u32>(ra, 8), k3 = kh + load<u32>(ra, 12);
+          const k4 = kh + load<u32>(ra, 16), k5 = kh + load<u32>(ra, 20), k6 = kh + load<u32>(ra, 24), k7 = kh + load<u32>(ra, 28);
+          for (let g = 0; g < G; g++) {
+            const qh = q + ((<usize>((t0 + g / gs) * nHead + h0 + g % gs) * hd) << 2);
+            scores8(k0, k1, k2, k3, k4, k5, k6, k7, qh, hd, sv, rows0 + <usize>g * rowStride + (<usize>(j - base) << 2));
+          }
+        }
+        for (; j <= hi; j++) {
+          const kp = kh + load<u32>(rowAt + (<usize>(j - base) << 2));
+          for (let g = 0; g < G; g++) {
+            const qh = q + ((<usize>((t0 + g / gs) * nHead + h0 + g % gs) * hd) << 2);
+            store<f32>(rows0 + <usize>g * rowStride + (<usize>(j - base) << 2), vec_dot_f32(kp, qh, hd) * scale);
+          }
+        }
+      } else {
+        for (let j = lo; j <= hi; j++) {
+          const kp = kh + load<u32>(rowAt + (<usize>(j - base) << 2));
+          for (let g = 0; g < G; g++) {
+            const qh = q + ((<usize>((t0 + g / gs) * nHead + h0 + g % gs) * hd) << 2);
+            store<f32>(rows0 + <usize>g * rowStride + (<usize>(j - base) << 2), vec_dot_f32(kp, qh, hd) * scale);
+          }
         }
       }
-    }
-    // Each row's softmax over the tile's cells: cells it does not see hold -inf, whose exp the vector code
-    // takes to 0.
-    for (let g = 0; g < G; g++) {
-      const P = pos0 + t0 + g / gs;
-      const start = tileStart(P, window, first);
-      const scores = rows0 + <usize>g * rowStride;
-      for (let j = base; j < start; j++) store<f32>(scores + (<usize>(j - base) << 2), -Infinity);
-      for (let j = P + 1; j < cells + base; j++) store<f32>(scores + (<usize>(j - base) << 2), -Infinity);
-      let mv = f32x4.splat(-Infinity);
-      for (let m = 0; m < cells; m += 4) mv = f32x4.max(mv, v128.load(scores + (<usize>m << 2)));
-      const mx: f32 = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
-      let sum: f64 = 0;
-      const mxv = f32x4.splat(mx);
-      for (let m = 0; m < nChunks; m++) {
-        const cp = scores + (<usize>(m << 4) << 2);
-        // exp(s - max) four lanes at a time.
-        for (let l = 0; l < 16; l += 4) {
-          const p = cp + (<usize>l << 2);
-          v128.store(p, v_expf4(f32x4.sub(v128.load(p), mxv)));
+      // Each row's softmax over the tile's cells: cells it does not see hold -inf, whose exp the vector code
+      // takes to 0.
+      for (let g = 0; g < G; g++) {
+        const P = pos0 + t0 + g / gs;
+        const start = tileStart(P, window, first);
+        const scores = rows0 + <usize>g * rowStride;
+        for (let j = base; j < start; j++) store<f32>(scores + (<usize>(j - base) << 2), -Infinity);
+        for (let j = P + 1; j < cells + base; j++) store<f32>(scores + (<usize>(j - base) << 2), -Infinity);
+        let mv = f32x4.splat(-Infinity);
+        for (let m = 0; m < cells; m += 4) mv = f32x4.max(mv, v128.load(scores + (<usize>m << 2)));
+        const mx: f32 = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
+        let sum: f64 = 0;
+        const mxv = f32x4.splat(mx);
+        for (let m = 0; m < nChunks; m++) {
+          const cp = scores + (<usize>(m << 4) << 2);
+          // exp(s - max) four lanes at a time.
+          for (let l = 0; l < 16; l += 4) {
+            const p = cp + (<usize>l << 2);
+            v128.store(p, v_expf4(f32x4.sub(v128.load(p), mxv)));
+          }
+          sum += <f64>reduce16(cp);
         }
-        sum += <f64>reduce16(cp);
-      }
-      // Probabilities in place of the exponentials.
-      const iv = f32x4.splat(<f32>(1.0 / sum));
-      for (let m = 0; m < cells; m += 4) {
-        const p = scores + (<usize>m << 2);
-        v128.store(p, f32x4.mul(v128.load(p), iv));
+        // Probabilities in place of the exponentials.
+        const iv = f32x4.splat(<f32>(1.0 / sum));
+        for (let m = 0; m < cells; m += 4) {
+          const p = scores + (<usize>m << 2);
+          v128.store(p, f32x4.mul(v128.load(p), iv));
+        }
       }
     }
     // 16 accumulator rows of hd values per query row: row l sums the cells whose position is l mod 16,
@@ -373,12 +380,84 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
     for (let l = 0; l < 16; l++) {
       const j0 = lo + ((l - lo) & 15);
       const accL = rows0 + (<usize>cells << 2) + ((<usize>l * hd) << 2);
-      valueChains(vh, rowAt, rows0, rowStride, base, j0, hi, G, hd, accL);
+      if (inLanes) valueChains(vh, rowAt, lanesAt, 4, 4, base, j0, hi, G, hd, accL, rowStride);
+      else valueChains(vh, rowAt, rows0, rowStride, 2, base, j0, hi, G, hd, accL, rowStride);
     }
     for (let g = 0; g < G; g++) {
       const out = o + ((<usize>((t0 + g / gs) * nHead + h0 + g % gs) * hd) << 2);
       reduceRows16(rows0 + <usize>g * rowStride + (<usize>cells << 2), hd, out);
     }
+  }
+}
+
+/**
+ * Scores and softmax of up to four query rows of a tile with the rows in vector lanes (heads under 64
+ * dimensions): out holds, per cell, four floats, lane g row g's probability (unused lanes repeat row 0).
+ * Each lane computes exactly what attention() computes for its row alone: the score as ggml_vec_dot_f32's
+ * scalar tail (products added one at a time from +0), times the scale; -inf outside the row's keys; the
+ * max; ggml_v_expf of the difference; each 16-cell chunk summed in _mm512_reduce_add_ps's tree and the
+ * chunk sums added in f64; the exponentials times the f32 inverse of the sum. out needs 4 * (cells + hd)
+ * + 8 floats.
+ */
+function laneProbabilities(q: usize, kh: usize, rowAt: usize, out: usize, t0: i32, h0: i32, gs: i32, G: i32, nHead: i32, hd: i32, pos0: i32, window: i32, first: i32, lo: i32, hi: i32, base: i32, nChunks: i32, sv: v128): void {
+  const cells = nChunks << 4;
+  const qt = out + (<usize>cells << 4); // query element e of the four rows at qt + 16 e
+  const bounds = qt + (<usize>hd << 4); // four first positions, then four last ones
+  for (let g = 0; g < 4; g++) {
+    const r = g < G ? g : 0;
+    const qh = q + ((<usize>((t0 + r / gs) * nHead + h0 + r % gs) * hd) << 2);
+    for (let e = 0; e < hd; e++) store<f32>(qt + (<usize>e << 4) + (<usize>g << 2), load<f32>(qh + (<usize>e << 2)));
+    const P = pos0 + t0 + r / gs;
+    store<i32>(bounds + (<usize>g << 2), tileStart(P, window, first));
+    store<i32>(bounds + 16 + (<usize>g << 2), P);
+  }
+  const firstV = v128.load(bounds), lastV = v128.load(bounds, 16);
+  const ninf = f32x4.splat(-Infinity);
+  for (let j = base; j < lo; j++) v128.store(out + (<usize>(j - base) << 4), ninf);
+  for (let j = hi + 1; j < base + cells; j++) v128.store(out + (<usize>(j - base) << 4), ninf);
+  let j = lo;
+  for (; j + 2 <= hi + 1; j += 2) {
+    const ka = kh + load<u32>(rowAt + (<usize>(j - base) << 2)), kb = kh + load<u32>(rowAt + (<usize>(j + 1 - base) << 2));
+    let a = f32x4.splat(0), b = f32x4.splat(0);
+    for (let e = 0; e < hd; e++) {
+      const qv = v128.load(qt + (<usize>e << 4));
+      a = f32x4.add(a, f32x4.mul(v128.load32_splat(ka + (<usize>e << 2)), qv));
+      b = f32x4.add(b, f32x4.mul(v128.load32_splat(kb + (<usize>e << 2)), qv));
+    }
+    const ja = i32x4.splat(j), jb = i32x4.splat(j + 1);
+    v128.store(out + (<usize>(j - base) << 4), v128.bitselect(f32x4.mul(a, sv), ninf, v128.and(i32x4.ge_s(ja, firstV), i32x4.le_s(ja, lastV))));
+    v128.store(out + (<usize>(j + 1 - base) << 4), v128.bitselect(f32x4.mul(b, sv), ninf, v128.and(i32x4.ge_s(jb, firstV), i32x4.le_s(jb, lastV))));
+  }
+  if (j <= hi) {
+    const ka = kh + load<u32>(rowAt + (<usize>(j - base) << 2));
+    let a = f32x4.splat(0);
+    for (let e = 0; e < hd; e++) a = f32x4.add(a, f32x4.mul(v128.load32_splat(ka + (<usize>e << 2)), v128.load(qt + (<usize>e << 4))));
+    const ja = i32x4.splat(j);
+    v128.store(out + (<usize>(j - base) << 4), v128.bitselect(f32x4.mul(a, sv), ninf, v128.and(i32x4.ge_s(ja, firstV), i32x4.le_s(ja, lastV))));
+  }
+  let mv = ninf;
+  for (let c = 0; c < cells; c++) mv = f32x4.max(mv, v128.load(out + (<usize>c << 4)));
+  let sumLo = f64x2.splat(0), sumHi = f64x2.splat(0);
+  for (let m = 0; m < nChunks; m++) {
+    const cp = out + (<usize>(m << 4) << 4);
+    for (let c = 0; c < 16; c++) {
+      const p = cp + (<usize>c << 4);
+      v128.store(p, v_expf4(f32x4.sub(v128.load(p), mv)));
+    }
+    // reduce16 per lane: quad e of the chunk's 16 cells meets e + 4, e + 8 and e + 12, then (0+2)+(1+3).
+    const t0 = f32x4.add(f32x4.add(v128.load(cp, 192), v128.load(cp, 64)), f32x4.add(v128.load(cp, 128), v128.load(cp)));
+    const t1 = f32x4.add(f32x4.add(v128.load(cp, 208), v128.load(cp, 80)), f32x4.add(v128.load(cp, 144), v128.load(cp, 16)));
+    const t2 = f32x4.add(f32x4.add(v128.load(cp, 224), v128.load(cp, 96)), f32x4.add(v128.load(cp, 160), v128.load(cp, 32)));
+    const t3 = f32x4.add(f32x4.add(v128.load(cp, 240), v128.load(cp, 112)), f32x4.add(v128.load(cp, 176), v128.load(cp, 48)));
+    const r = f32x4.add(f32x4.add(t0, t2), f32x4.add(t1, t3));
+    sumLo = f64x2.add(sumLo, f64x2.promote_low_f32x4(r));
+    sumHi = f64x2.add(sumHi, f64x2.promote_low_f32x4(i32x4.shuffle(r, r, 2, 3, 0, 1)));
+  }
+  const one = f64x2.splat(1.0);
+  const iv = i32x4.shuffle(f32x4.demote_f64x2_zero(f64x2.div(one, sumLo)), f32x4.demote_f64x2_zero(f64x2.div(one, sumHi)), 0, 1, 4, 5);
+  for (let c = 0; c < cells; c++) {
+    const p = out + (<usize>c << 4);
+    v128.store(p, f32x4.mul(v128.load(p), iv));
   }
 }
 

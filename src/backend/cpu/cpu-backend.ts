@@ -433,7 +433,7 @@ export class CpuBackend implements Backend {
       }), poolWork(work, tokens));
     } else {
       const { gs, tb, rows } = attentionTiles(nHead, nKv, Math.max(...jobs.map((j) => j.nt)));
-      this.ensureScratch((maxKeys + tb + 96 + rows * (maxKeys + tb + 32 + 16 * headDim)) * 4);
+      this.ensureScratch((maxKeys + tb + 96 + rows * (maxKeys + tb + 32 + 16 * headDim) + 4 * (maxKeys + tb + 32 + headDim) + 8) * 4);
       this.getPool().run(jobs.map((j) => {
         const at = place(j);
         return {
