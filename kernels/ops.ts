@@ -160,7 +160,7 @@ export function v_expf(x: f32): f32 {
  * j0, j0 + 16, ... <= P of probability times value, all hd dimensions. The rows' chains run side by side so
  * each value load serves them all; each chain keeps its own order.
  */
-function valueChains(v: usize, rowAt: usize, probs: usize, ps: usize, cs: i32, base: i32, j0: i32, P: i32, G: i32, hd: i32, out: usize, os: usize): void {
+@inline function valueChains(v: usize, rowAt: usize, probs: usize, ps: usize, cs: i32, base: i32, j0: i32, P: i32, G: i32, hd: i32, out: usize, os: usize): void {
   let d = 0;
   if (G == 2) {
     for (; d + 16 <= hd; d += 16) chains2x16(v + (<usize>d << 2), rowAt, probs, ps, cs, base, j0, P, out + (<usize>d << 2), os);
@@ -307,6 +307,10 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
         if (++slot == cap) slot = 0;
       }
     }
+    // The tile's query rows (byte offsets from q), worked out once: a division per key block would cost more
+    // than a small head's scores.
+    const qRows = rowAt + ((<usize>cells + 56) << 2);
+    for (let g = 0; g < G; g++) store<u32>(qRows + (<usize>g << 2), <u32>((<usize>((t0 + g / gs) * nHead + h0 + g % gs) * hd) << 2));
     const kh = kc + ((<usize>kvh * hd) << 2);
     const vh = vc + ((<usize>kvh * hd) << 2);
     // Under 64 dimensions a score is one rounded product added at a time; with three or four rows the
@@ -324,14 +328,14 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
           const k0 = kh + load<u32>(ra), k1 = kh + load<u32>(ra, 4), k2 = kh + load<u32>(ra, 8), k3 = kh + load<u32>(ra, 12);
           const k4 = kh + load<u32>(ra, 16), k5 = kh + load<u32>(ra, 20), k6 = kh + load<u32>(ra, 24), k7 = kh + load<u32>(ra, 28);
           for (let g = 0; g < G; g++) {
-            const qh = q + ((<usize>((t0 + g / gs) * nHead + h0 + g % gs) * hd) << 2);
+            const qh = q + load<u32>(qRows + (<usize>g << 2));
             scores8(k0, k1, k2, k3, k4, k5, k6, k7, qh, hd, sv, rows0 + <usize>g * rowStride + (<usize>(j - base) << 2));
           }
         }
         for (; j <= hi; j++) {
           const kp = kh + load<u32>(rowAt + (<usize>(j - base) << 2));
           for (let g = 0; g < G; g++) {
-            const qh = q + ((<usize>((t0 + g / gs) * nHead + h0 + g % gs) * hd) << 2);
+            const qh = q + load<u32>(qRows + (<usize>g << 2));
             store<f32>(rows0 + <usize>g * rowStride + (<usize>(j - base) << 2), vec_dot_f32(kp, qh, hd) * scale);
           }
         }
@@ -339,7 +343,7 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
         for (let j = lo; j <= hi; j++) {
           const kp = kh + load<u32>(rowAt + (<usize>(j - base) << 2));
           for (let g = 0; g < G; g++) {
-            const qh = q + ((<usize>((t0 + g / gs) * nHead + h0 + g % gs) * hd) << 2);
+            const qh = q + load<u32>(qRows + (<usize>g << 2));
             store<f32>(rows0 + <usize>g * rowStride + (<usize>(j - base) << 2), vec_dot_f32(kp, qh, hd) * scale);
           }
         }
