@@ -119,71 +119,94 @@ export function kv_store(src: usize, dst: usize, nRows: i32, n: i32, type: i32):
 
 /**
  * attention() of kernels/ops.ts over caches of any type: the same visibility rules, score order, softmax
- * and 16-lane value sums per query head, so an f32 cache gives exactly what attention() gives. Each task
- * row is (token, KV head, subgroup of gs query heads sharing that KV head): every key and value row is
- * converted to f32 once and used by the gs heads, instead of once per head. types = typeK | typeV << 4.
- * A q8_0 key cache is not converted: as in llama.cpp's flash attention, each query head is rounded to
- * q8_0 once and every score is the integer block dot of ggml_vec_dot_q8_0_q8_0, in its order.
- * Scratch needs 64 + 2*hd + gs*(keys + 32 + 17*hd + 2) floats, keys = the most keys one query sees.
+ * and 16-lane value sums per query head, so an f32 cache gives exactly what attention() gives. Each unit
+ * is a tile of tb consecutive tokens by gs query heads sharing one KV head (a subgroup): every key and
+ * value row is converted to f32 once and used by all the tile's rows, instead of once per row. A row's
+ * cells outside its own keys hold -inf (its softmax adds exact zeros) and its value sums skip them, so
+ * every row comes out as computed alone. layout = typeK | typeV << 4 | gs << 8 | tb << 16. A q8_0 key cache is not converted: as
+ * in llama.cpp's flash attention, each query head is rounded to q8_0 once and every score is the integer
+ * block dot of ggml_vec_dot_q8_0_q8_0, in its order. Units r0..r1 run over ceil(nt / tb) * nKv *
+ * (nHead / nKv / gs) tiles. Scratch needs 64 + 2*hd + rows * (cells + 17*hd + 5) floats, rows = tb*gs and
+ * cells = the most keys a tile sees plus 31.
  */
-export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, first: i32, types: i32, gs: i32, r0: i32, r1: i32, scratch: usize): void {
-  const typeK = types & 15;
-  const typeV = types >> 4;
+export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, first: i32, layout: i32, r0: i32, r1: i32, scratch: usize): void {
+  const typeK = layout & 15;
+  const typeV = (layout >> 4) & 15;
+  const gs = (layout >> 8) & 255;
+  const tb = layout >> 16;
   const group = nHead / nKv;
   const subs = group / gs;
+  const perBlock = nKv * subs;
+  const nTiles = ((nt + tb - 1) / tb) * perBlock;
   const kRow = rowBytes(typeK, nKv * hd);
   const vRow = rowBytes(typeV, nKv * hd);
   const kHead = rowBytes(typeK, hd);
   const vHead = rowBytes(typeV, hd);
-  const lanes = scratch; // 64 floats, unused since vec_dot_f32 keeps its lanes in registers
-  const kbuf = lanes + 256;
+  const kbuf = scratch + 256; // 64 floats before it, unused since vec_dot_f32 keeps its lanes in registers
   const vbuf = kbuf + (<usize>hd << 2);
-  const stats = vbuf + (<usize>hd << 2); // per head: max, then 1/sum
+  const stats = vbuf + (<usize>hd << 2); // per row: max, then 1/sum
+  const R = tb * gs;
   const nb = hd >> 5;
-  const qq = stats + (<usize>(gs << 1) << 2); // q8_0 queries: gs rows of hd int8, then their block scales
-  const qd = qq + <usize>gs * hd;
-  const perHead = qd + ((<usize>gs * nb) << 2);
-  // Units u run over the rows zigzag (first, last, second, second to last, ...): with causal masking a
-  // later token's rows have more keys, so any contiguous range of units the thread pool hands out holds
-  // light and heavy rows alike and the threads finish together.
-  const nRows = nt * nKv * subs;
+  const qq = stats + (<usize>(R << 1) << 2); // q8_0 queries: R rows of hd int8, then their block scales
+  const qd = qq + <usize>R * hd;
+  const bounds = qd + ((<usize>R * nb) << 2); // per row: first and last visible position
+  const qRows = bounds + ((<usize>R) << 3);
+  const perRow = qRows + ((<usize>R) << 2);
+  // Units run over the tiles zigzag (first, last, second, second to last, ...): with causal masking a
+  // later token's tiles have more keys, so any contiguous range of units the thread pool hands out holds
+  // light and heavy tiles alike and the threads finish together.
   for (let u = r0; u < r1; u++) {
-    const row = (u & 1) == 0 ? u >> 1 : nRows - 1 - (u >> 1);
-    const t = row / (nKv * subs);
-    const kvh = (row / subs) % nKv;
-    const h0 = kvh * group + (row % subs) * gs;
-    const P = pos0 + t;
-    const start = max(window > 0 && P - window + 1 > 0 ? P - window + 1 : 0, first);
-    const base = start & ~15;
-    const nChunks = (P >> 4) - (base >> 4) + 1;
-    // Head g's scores at perHead + g*headBytes, its 16 accumulator rows right after them.
+    const tile = (u & 1) == 0 ? u >> 1 : nTiles - 1 - (u >> 1);
+    const t0 = (tile / perBlock) * tb;
+    const t1 = min(t0 + tb, nt);
+    const kvh = (tile % perBlock) / subs;
+    const h0 = kvh * group + ((tile % perBlock) % subs) * gs;
+    const G = (t1 - t0) * gs; // rows g: token t0 + g / gs, head h0 + g % gs
+    const lo = kvStart(pos0 + t0, window, first);
+    const hi = pos0 + t1 - 1;
+    const base = lo & ~15;
+    const nChunks = (hi >> 4) - (base >> 4) + 1;
+    // Row g's scores at perRow + g*rowBytes, its 16 accumulator rows right after them.
     const scoreBytes = <usize>(nChunks << 4) << 2;
-    const headBytes = scoreBytes + (<usize>(hd << 4) << 2);
-    for (let g = 0; g < gs; g++) store<f32>(stats + (<usize>g << 2), -Infinity);
-    if (typeK == 3) for (let g = 0; g < gs; g++) quantize_q8_0_row(q + ((<usize>(t * nHead + h0 + g) * hd) << 2), hd, qq + <usize>g * hd, qd + ((<usize>(g * nb)) << 2));
+    const rowBytesG = scoreBytes + (<usize>(hd << 4) << 2);
+    // Per row: its first and last visible positions and its query's byte offset from q, worked out once (a
+    // division per key and row would cost more than a small head's score).
+    for (let g = 0; g < G; g++) {
+      const P = pos0 + t0 + g / gs;
+      store<i32>(bounds + (<usize>g << 3), kvStart(P, window, first));
+      store<i32>(bounds + (<usize>g << 3) + 4, P);
+      store<u32>(qRows + (<usize>g << 2), <u32>((<usize>((t0 + g / gs) * nHead + h0 + g % gs) * hd) << 2));
+      store<f32>(stats + (<usize>g << 2), -Infinity);
+    }
+    if (typeK == 3) {
+      for (let g = 0; g < G; g++) {
+        const qh = q + load<u32>(qRows + (<usize>g << 2));
+        quantize_q8_0_row(qh, hd, qq + <usize>g * hd, qd + ((<usize>(g * nb)) << 2));
+      }
+    }
     for (let j = base; j < (nChunks << 4) + base; j++) {
-      const visible = j >= start && j <= P;
+      const any = j >= lo && j <= hi;
       let kp: usize = 0;
-      if (visible) {
+      if (any) {
         kp = kc + <usize>(j % cap) * kRow + <usize>kvh * kHead;
         if (typeK != 0 && typeK != 3) {
           load_row(kp, typeK, hd, kbuf);
           kp = kbuf;
         }
       }
-      for (let g = 0; g < gs; g++) {
+      for (let g = 0; g < G; g++) {
         let s: f32 = -Infinity;
-        if (visible) {
-          const qh = q + ((<usize>(t * nHead + h0 + g) * hd) << 2);
+        if (any && j <= load<i32>(bounds + (<usize>g << 3) + 4) && j >= load<i32>(bounds + (<usize>g << 3))) {
+          const qh = q + load<u32>(qRows + (<usize>g << 2));
           s = (typeK == 3 ? dot_q8_0(kp, qq + <usize>g * hd, qd + ((<usize>(g * nb)) << 2), nb) : vec_dot_f32(kp, qh, hd)) * scale;
           const mp = stats + (<usize>g << 2);
           if (s > load<f32>(mp)) store<f32>(mp, s);
         }
-        store<f32>(perHead + <usize>g * headBytes + (<usize>(j - base) << 2), s);
+        store<f32>(perRow + <usize>g * rowBytesG + (<usize>(j - base) << 2), s);
       }
     }
-    for (let g = 0; g < gs; g++) {
-      const scores = perHead + <usize>g * headBytes;
+    for (let g = 0; g < G; g++) {
+      const scores = perRow + <usize>g * rowBytesG;
       const mv = f32x4.splat(load<f32>(stats + (<usize>g << 2)));
       let sum: f64 = 0;
       for (let m = 0; m < nChunks; m++) {
@@ -194,19 +217,20 @@ export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, 
         }
         sum += <f64>reduce16(cp);
       }
-      store<f32>(stats + (<usize>(gs + g) << 2), <f32>(1.0 / sum));
+      store<f32>(stats + (<usize>(R + g) << 2), <f32>(1.0 / sum));
       const acc = scores + scoreBytes;
       for (let i = 0; i < hd << 4; i += 4) v128.store(acc + (<usize>i << 2), f32x4.splat(0));
     }
-    for (let j = start; j <= P; j++) {
+    for (let j = lo; j <= hi; j++) {
       let vp = vc + <usize>(j % cap) * vRow + <usize>kvh * vHead;
       if (typeV != 0) {
         load_row(vp, typeV, hd, vbuf);
         vp = vbuf;
       }
-      for (let g = 0; g < gs; g++) {
-        const scores = perHead + <usize>g * headBytes;
-        const pj: f32 = load<f32>(scores + (<usize>(j - base) << 2)) * load<f32>(stats + (<usize>(gs + g) << 2));
+      for (let g = 0; g < G; g++) {
+        if (j > load<i32>(bounds + (<usize>g << 3) + 4) || j < load<i32>(bounds + (<usize>g << 3))) continue;
+        const scores = perRow + <usize>g * rowBytesG;
+        const pj: f32 = load<f32>(scores + (<usize>(j - base) << 2)) * load<f32>(stats + (<usize>(R + g) << 2));
         const ar = scores + scoreBytes + ((<usize>(j & 15) * hd) << 2);
         const pv = f32x4.splat(pj);
         for (let d = 0; d < hd; d += 4) {
@@ -215,8 +239,13 @@ export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, 
         }
       }
     }
-    for (let g = 0; g < gs; g++) {
-      reduceRows16(perHead + <usize>g * headBytes + scoreBytes, hd, o + ((<usize>(t * nHead + h0 + g) * hd) << 2));
+    for (let g = 0; g < G; g++) {
+      reduceRows16(perRow + <usize>g * rowBytesG + scoreBytes, hd, o + load<u32>(qRows + (<usize>g << 2)));
     }
   }
+}
+
+/** The first position a query at P sees. */
+@inline function kvStart(P: i32, window: i32, first: i32): i32 {
+  return max(window > 0 && P - window + 1 > 0 ? P - window + 1 : 0, first);
 }

@@ -1,6 +1,7 @@
-// The f32 attention kernel takes query rows in tiles that share a KV head (kernels/ops.ts attention). Each
-// row must come out bit for bit as when it is computed alone: the tile only changes which rows read a key
-// or value row together, never a row's order of operations (and so never its agreement with llama.cpp).
+// The attention kernels take query rows in tiles that share a KV head (kernels/ops.ts attention for f32
+// caches, kernels/kv.ts attention_kv for f16, bf16 and q8_0 ones). Each row must come out bit for bit as
+// when it is computed alone: the tile only changes which rows read a key or value row together, never a
+// row's order of operations (and so never its agreement with llama.cpp).
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { attentionTiles } from '../../src/backend/cpu/cpu-backend.js';
@@ -63,4 +64,50 @@ describe('attention tiles', () => {
     assert.deepEqual(attentionTiles(6, 6, 1), { gs: 1, tb: 1, rows: 1 });
     assert.deepEqual(attentionTiles(12, 2, 3), { gs: 3, tb: 1, rows: 3 });
   });
+});
+
+describe('attention tiles over f16, bf16 and q8_0 caches', () => {
+  const TYPE = { f16: 1, bf16: 2, q8_0: 3 } as const;
+  /** Stores cap rows of nKv * hd values (f32 at src) into a cache of `type` at dst. */
+  const fill = (src: Float32Array, dst: number, cap: number, row: number, type: number) => {
+    f32.set(src, SCRATCH / 4);
+    k.kv_store(SCRATCH, dst, cap, row, type);
+  };
+  function runKv(nt: number, pos0: number, nHead: number, nKv: number, hd: number, cap: number, window: number, first: number, types: number, gs: number, tb: number): Uint32Array {
+    const n = nt * nHead * hd;
+    f32.fill(NaN, OUT / 4, OUT / 4 + n);
+    const tiles = Math.ceil(nt / tb) * nKv * (nHead / nKv / gs);
+    const mid = tiles >> 1;
+    const scale = Math.fround(1 / Math.sqrt(hd));
+    k.attention_kv(Q, KC, VC, OUT, nt, pos0, nHead, nKv, hd, cap, window, scale, first, types | (gs << 8) | (tb << 16), 0, mid, SCRATCH);
+    k.attention_kv(Q, KC, VC, OUT, nt, pos0, nHead, nKv, hd, cap, window, scale, first, types | (gs << 8) | (tb << 16), mid, tiles, SCRATCH);
+    return u32.slice(OUT / 4, OUT / 4 + n);
+  }
+  for (const [nHead, nKv, hd] of [[4, 2, 32], [6, 2, 32], [8, 2, 64], [3, 3, 32]] as const) {
+    for (const [tk, tv] of [['f16', 'f16'], ['q8_0', 'q8_0'], ['bf16', 'q8_0'], ['q8_0', 'f16']] as const) {
+      test(`${nHead} query heads over ${nKv} KV heads of ${hd}, ${tk} keys and ${tv} values: every tiling gives the untiled bits`, () => {
+        const rng = new Rng(nHead * 1000 + hd + tk.length * 7 + tv.length);
+        const group = nHead / nKv;
+        for (const [nt, pos0, window, first, cap] of [[1, 0, 0, 0, 64], [1, 200, 0, 0, 256], [5, 40, 0, 0, 64], [17, 3, 7, 0, 40], [9, 120, 32, 0, 48], [12, 20, 0, 11, 64]]) {
+          const a = new Float32Array(nt * nHead * hd), kv = new Float32Array(cap * nKv * hd);
+          rng.fillNormal(a, 2);
+          f32.set(a, Q / 4);
+          rng.fillNormal(kv, 1.5);
+          fill(kv, KC, cap, nKv * hd, TYPE[tk]);
+          rng.fillNormal(kv, 1);
+          fill(kv, VC, cap, nKv * hd, TYPE[tv]);
+          const types = TYPE[tk] | (TYPE[tv] << 4);
+          for (let gs = 1; gs <= group; gs++) {
+            if (group % gs !== 0) continue;
+            const want = runKv(nt, pos0, nHead, nKv, hd, cap, window, first, types, gs, 1);
+            for (let tb = 2; tb <= 4; tb++) {
+              const got = runKv(nt, pos0, nHead, nKv, hd, cap, window, first, types, gs, tb);
+              const at = got.findIndex((v, i) => v !== want[i]);
+              assert.equal(at, -1, `nt ${nt} pos0 ${pos0} window ${window} first ${first}, tiles of ${gs} heads x ${tb} tokens: value ${at} differs`);
+            }
+          }
+        }
+      });
+    }
+  }
 });

@@ -418,16 +418,21 @@ export class CpuBackend implements Backend {
         do gs--;
         while (group % gs !== 0);
       }
-      this.ensureScratch((64 + 2 * headDim + gs * (maxKeys + 32 + 17 * headDim + 2)) * 4);
+      // Consecutive tokens join a tile up to four rows, so a prompt converts each cache row once per tile
+      // rather than once per token; one token per tile where tiles would otherwise be too few to split.
+      let tb = Math.max(1, Math.floor(4 / gs));
+      const tiles = (n: number) => jobs.reduce((a, j) => a + Math.ceil(j.nt / n), 0) * nKv * (group / gs);
+      while (tb > 1 && tiles(tb) < this.threads) tb--;
+      this.ensureScratch((64 + 2 * headDim + tb * gs * (maxKeys + tb + 32 + 17 * headDim + 5)) * 4);
       this.getPool().run(jobs.map((j) => {
         const at = place(j);
         return {
           kernel: 'attention_kv' as const,
           args: [at.q, j.kCache.ptr, j.vCache.ptr, at.o, j.nt, j.pos0, nHead, nKv, headDim, j.cap, window, Math.fround(scale), j.first ?? 0,
-            KV_TYPE_CODE[j.typeK ?? 'f32'] | (KV_TYPE_CODE[j.typeV ?? 'f32'] << 4), gs, 0, 0, 0],
-          rows: j.nt * nKv * (group / gs),
-          r0Arg: 15,
-          scratchArg: 17,
+            KV_TYPE_CODE[j.typeK ?? 'f32'] | (KV_TYPE_CODE[j.typeV ?? 'f32'] << 4) | (gs << 8) | (tb << 16), 0, 0, 0],
+          rows: Math.ceil(j.nt / tb) * nKv * (group / gs),
+          r0Arg: 14,
+          scratchArg: 16,
           shard: at.shard,
         };
       }), poolWork(work, tokens));
