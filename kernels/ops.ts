@@ -318,7 +318,7 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
     const inLanes = hd < 64 && G >= 3;
     const lanesAt = rows0 + <usize>G * rowStride;
     if (inLanes) {
-      laneProbabilities(q, kh, rowAt, lanesAt, t0, h0, gs, G, nHead, hd, pos0, window, first, lo, hi, base, nChunks, sv);
+      laneProbabilities(q, qRows, kh, rowAt, lanesAt, t0, gs, G, hd, pos0, window, first, lo, hi, base, nChunks, sv);
     } else {
       // Scores, key blocks outside and rows inside, so a block of keys is read once for the tile.
       if (hd < 64 && (hd & 3) == 0) {
@@ -388,8 +388,7 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
       else valueChains(vh, rowAt, rows0, rowStride, 2, base, j0, hi, G, hd, accL, rowStride);
     }
     for (let g = 0; g < G; g++) {
-      const out = o + ((<usize>((t0 + g / gs) * nHead + h0 + g % gs) * hd) << 2);
-      reduceRows16(rows0 + <usize>g * rowStride + (<usize>cells << 2), hd, out);
+      reduceRows16(rows0 + <usize>g * rowStride + (<usize>cells << 2), hd, o + load<u32>(qRows + (<usize>g << 2)));
     }
   }
 }
@@ -403,13 +402,13 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
  * chunk sums added in f64; the exponentials times the f32 inverse of the sum. out needs 4 * (cells + hd)
  * + 8 floats.
  */
-function laneProbabilities(q: usize, kh: usize, rowAt: usize, out: usize, t0: i32, h0: i32, gs: i32, G: i32, nHead: i32, hd: i32, pos0: i32, window: i32, first: i32, lo: i32, hi: i32, base: i32, nChunks: i32, sv: v128): void {
+function laneProbabilities(q: usize, qRows: usize, kh: usize, rowAt: usize, out: usize, t0: i32, gs: i32, G: i32, hd: i32, pos0: i32, window: i32, first: i32, lo: i32, hi: i32, base: i32, nChunks: i32, sv: v128): void {
   const cells = nChunks << 4;
   const qt = out + (<usize>cells << 4); // query element e of the four rows at qt + 16 e
   const bounds = qt + (<usize>hd << 4); // four first positions, then four last ones
   for (let g = 0; g < 4; g++) {
     const r = g < G ? g : 0;
-    const qh = q + ((<usize>((t0 + r / gs) * nHead + h0 + r % gs) * hd) << 2);
+    const qh = q + load<u32>(qRows + (<usize>r << 2));
     for (let e = 0; e < hd; e++) store<f32>(qt + (<usize>e << 4) + (<usize>g << 2), load<f32>(qh + (<usize>e << 2)));
     const P = pos0 + t0 + r / gs;
     store<i32>(bounds + (<usize>g << 2), tileStart(P, window, first));
