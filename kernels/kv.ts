@@ -4,8 +4,8 @@
 // every head starts on a block.
 import { f16_bits_to_f32, f32_to_f16_bits, quantizeBlockQ8_0 } from './quantize';
 
-import { fma4, reduce16, vec_dot_f32 } from './ggml-order';
-import { reduceRows16, v_expf4 } from './ops';
+import { fma4, vec_dot_f32 } from './ggml-order';
+import { expChunks, reduceRows16 } from './ops';
 import { blockLanesLo, fmaLanes, reduce8 } from './matmul';
 
 @inline function rowBytes(type: i32, n: i32): usize {
@@ -207,16 +207,7 @@ export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, 
     }
     for (let g = 0; g < G; g++) {
       const scores = perRow + <usize>g * rowBytesG;
-      const mv = f32x4.splat(load<f32>(stats + (<usize>g << 2)));
-      let sum: f64 = 0;
-      for (let m = 0; m < nChunks; m++) {
-        const cp = scores + (<usize>(m << 4) << 2);
-        for (let l = 0; l < 16; l += 4) {
-          const p = cp + (<usize>l << 2);
-          v128.store(p, v_expf4(f32x4.sub(v128.load(p), mv)));
-        }
-        sum += <f64>reduce16(cp);
-      }
+      const sum = expChunks(scores, nChunks, f32x4.splat(load<f32>(stats + (<usize>g << 2))));
       store<f32>(stats + (<usize>(R + g) << 2), <f32>(1.0 / sum));
       const acc = scores + scoreBytes;
       for (let i = 0; i < hd << 4; i += 4) v128.store(acc + (<usize>i << 2), f32x4.splat(0));

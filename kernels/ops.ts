@@ -359,17 +359,7 @@ export function attention(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos
         let mv = f32x4.splat(-Infinity);
         for (let m = 0; m < cells; m += 4) mv = f32x4.max(mv, v128.load(scores + (<usize>m << 2)));
         const mx: f32 = max(max(f32x4.extract_lane(mv, 0), f32x4.extract_lane(mv, 1)), max(f32x4.extract_lane(mv, 2), f32x4.extract_lane(mv, 3)));
-        let sum: f64 = 0;
-        const mxv = f32x4.splat(mx);
-        for (let m = 0; m < nChunks; m++) {
-          const cp = scores + (<usize>(m << 4) << 2);
-          // exp(s - max) four lanes at a time.
-          for (let l = 0; l < 16; l += 4) {
-            const p = cp + (<usize>l << 2);
-            v128.store(p, v_expf4(f32x4.sub(v128.load(p), mxv)));
-          }
-          sum += <f64>reduce16(cp);
-        }
+        const sum = expChunks(scores, nChunks, f32x4.splat(mx));
         // Probabilities in place of the exponentials.
         const iv = f32x4.splat(<f32>(1.0 / sum));
         for (let m = 0; m < cells; m += 4) {
@@ -462,6 +452,24 @@ function laneProbabilities(q: usize, qRows: usize, kh: usize, rowAt: usize, out:
     const p = out + (<usize>c << 4);
     v128.store(p, f32x4.mul(v128.load(p), iv));
   }
+}
+
+/**
+ * ggml_vec_soft_max_f32's exponentials in place over nChunks chunks of 16 scores at p (exp(s - max), four
+ * lanes at a time) and their sum: each chunk summed in _mm512_reduce_add_ps's tree, the chunk sums added
+ * in f64.
+ */
+@inline export function expChunks(p: usize, nChunks: i32, mv: v128): f64 {
+  let sum: f64 = 0;
+  for (let m = 0; m < nChunks; m++) {
+    const cp = p + (<usize>(m << 4) << 2);
+    for (let l = 0; l < 16; l += 4) {
+      const q = cp + (<usize>l << 2);
+      v128.store(q, v_expf4(f32x4.sub(v128.load(q), mv)));
+    }
+    sum += <f64>reduce16(cp);
+  }
+  return sum;
 }
 
 /** The first position a query at P sees. */
