@@ -15,14 +15,6 @@ import { WasmMemory } from './wasm-memory.js';
 const SCRATCH_MIN = 64 << 10;
 /** Inputs of at least this many values are quantized by all threads (a prompt chunk's, not a token's). */
 const PARALLEL_QUANTIZE = 1 << 16;
-/**
- * One token's products and attention below this many multiply-adds stay on the calling thread whatever the
- * pool's threshold: splitting a decode step's 288-wide products measured ~5% slower (llama-15m), while
- * several tokens' (a batch of sequences, a verification pass) gain up to 1.5x from the pool's 64 Ki.
- */
-const SINGLE_TOKEN_PARALLEL = 1 << 20;
-/** The work a pool job reports: a single token's small job reports none, which keeps it on this thread. */
-const poolWork = (work: number, tokens: number) => (tokens <= 1 && work < SINGLE_TOKEN_PARALLEL ? 0 : work);
 /** Additions, norms and other elementwise work over at least this many values are split over the threads. */
 const PARALLEL_ADD = 1 << 18;
 /**
@@ -57,8 +49,8 @@ export interface CpuBackendOptions {
   readonly cacheShardBytes?: number;
   /**
    * Jobs estimated below this many multiply-adds run on the calling thread (see ThreadPool.minParallelWork;
-   * default 64 Ki while the machine is idle, 1 Mi while it looks busy, and 1 Mi for one token's products and
-   * attention). Tests of the splitting itself set 0, which also turns off the busy watch.
+   * default 64 Ki while the machine is idle, 1 Mi while it looks busy; one token's jobs as well as several
+   * tokens'). Tests of the splitting itself set 0, which also turns off the busy watch.
    */
   readonly minParallelWork?: number;
 }
@@ -283,7 +275,7 @@ export class CpuBackend implements Backend {
       calls.push({ ...m.format.call(m, remote, yRemote, nt), shard: m.shard });
       copyBack.push({ from: yRemote, shard: m.shard, to: y.ptr, bytes: yBytes });
     }
-    this.getPool().run(calls, poolWork(work, Math.max(...ops.map((o) => o.nt))));
+    this.getPool().run(calls, work);
     for (const c of copyBack) this.mem.u8(c.to, c.bytes).set(this.shards[c.shard]!.mem.u8(c.from, c.bytes));
   }
 
@@ -435,7 +427,7 @@ export class CpuBackend implements Backend {
           scratchArg: 16,
           shard: at.shard,
         };
-      }), poolWork(work, tokens));
+      }), work);
     } else {
       const { gs, tb, rows } = attentionTiles(nHead, nKv, Math.max(...jobs.map((j) => j.nt)));
       this.ensureScratch((maxKeys + tb + 96 + rows * (maxKeys + tb + 32 + 16 * headDim) + 4 * (maxKeys + tb + 32 + headDim) + 8) * 4);
@@ -449,7 +441,7 @@ export class CpuBackend implements Backend {
           scratchArg: 17,
           shard: at.shard,
         };
-      }), poolWork(work, tokens));
+      }), work);
     }
     for (const c of copyBack) this.mem.u8(c.to, c.bytes).set(this.shards[c.shard]!.mem.u8(c.from, c.bytes));
   }
