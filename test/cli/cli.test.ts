@@ -98,6 +98,9 @@ describe('stepflash CLI', () => {
     const j = JSON.parse(r.out);
     assert.equal(j.threads, 2);
     assert.ok(j.prefill.tokens_per_second > 0 && j.decode.tokens_per_second > 0);
+    // the untimed warm-up decodes whole runs of -n tokens until 512 tokens or 3 s
+    assert.ok(j.decode.warmup_tokens >= 4 && j.decode.warmup_tokens % 4 === 0 && j.decode.warmup_tokens <= 512, String(j.decode.warmup_tokens));
+    assert.ok(j.decode.warmup_tokens_per_second > 0);
     assert.ok(j.bytes_per_token > 0 && j.bytes_per_token < j.file_bytes);
     assert.ok(j.bandwidth_bytes_per_second > 1e9);
     assert.ok(j.bandwidth_fraction > 0 && j.bandwidth_fraction < 1.5);
