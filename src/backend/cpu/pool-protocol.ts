@@ -53,6 +53,32 @@ export const JOB_SLOTS = 1 + MAX_TASKS * TASK_WORDS;
 
 type Fn = (...a: number[]) => unknown;
 
+/** Arguments of the kernel call being made (runShare runs one call at a time on its thread). */
+const ARG_BUFFER: number[] = new Array<number>(TASK_WORDS - ARGS).fill(0);
+
+/**
+ * fn(args[0], ..., args[argc - 1]). A call with its arguments written out, rather than spread from an
+ * array, lets V8's optimized code call the kernel through the wasm export's own signature-specific entry
+ * (a spread call goes through the generic one): a small model's decode makes ~50 such calls a token on
+ * each thread.
+ */
+export function callKernel(fn: Fn, a: readonly number[], argc: number): unknown {
+  switch (argc) {
+    case 8: return fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
+    case 9: return fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
+    case 10: return fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
+    case 11: return fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10]);
+    case 12: return fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11]);
+    case 13: return fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12]);
+    case 14: return fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13]);
+    case 15: return fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14]);
+    case 16: return fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15]);
+    case 17: return fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16]);
+    case 18: return fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9], a[10], a[11], a[12], a[13], a[14], a[15], a[16], a[17]);
+    default: return fn(...a.slice(0, argc));
+  }
+}
+
 /**
  * Where piece i of `shares` starts. Pieces shrink linearly from about 2/shares of the rows to 1/shares^2:
  * threads claim pieces in order, so the last ones, which a thread may finish alone while the others wait,
@@ -76,7 +102,7 @@ export function runShare(kernels: readonly KernelExports[], job: Float64Array, s
   for (let i = 0; i < n; i++) total += job[1 + i * TASK_WORDS + 1]!;
   const start = shareBoundary(total, share, shares);
   const end = shareBoundary(total, share + 1, shares);
-  const args: number[] = [];
+  const args = ARG_BUFFER;
   let offset = 0;
   for (let i = 0; i < n && offset < end; i++) {
     const o = 1 + i * TASK_WORDS;
@@ -89,13 +115,12 @@ export function runShare(kernels: readonly KernelExports[], job: Float64Array, s
     const scratchArg = job[o + 3]!;
     const argc = job[o + 4]!;
     const shard = job[o + 5]!;
-    args.length = argc;
     for (let a = 0; a < argc; a++) args[a] = job[o + ARGS + a]!;
     args[r0Arg] = lo;
     args[r0Arg + 1] = hi;
     // Scratch pointers: one per memory and thread, memory-major.
     if (scratchArg >= 0) args[scratchArg] = scratch[shard * scratchStride + tid]!;
-    (kernels[shard]![KERNEL_NAMES[job[o]!]!] as unknown as Fn)(...args);
+    callKernel(kernels[shard]![KERNEL_NAMES[job[o]!]!] as unknown as Fn, args, argc);
   }
 }
 

@@ -7,7 +7,7 @@
 // the job counter before sleeping in Atomics.wait, so back-to-back dispatches cost about a microsecond, and
 // an idle pool costs nothing. Jobs travel through a SharedArrayBuffer, never postMessage.
 import { Worker } from 'node:worker_threads';
-import { JOB_SLOTS, MAX_TASKS, MAX_THREADS, CTL, CHUNKS_PER_THREAD, MAX_CHUNKS, type KernelName, KERNEL_NAMES, claimChunk, encodeTask, openChunks, runShare } from './pool-protocol.js';
+import { JOB_SLOTS, MAX_TASKS, MAX_THREADS, CTL, CHUNKS_PER_THREAD, MAX_CHUNKS, type KernelName, KERNEL_NAMES, callKernel, claimChunk, encodeTask, openChunks, runShare } from './pool-protocol.js';
 import type { KernelExports } from './kernels.js';
 
 export interface KernelCall {
@@ -159,16 +159,20 @@ export class ThreadPool {
     if (Atomics.load(this.ctl, CTL.FAILED) !== 0) throw new Error(`the thread pool failed: ${this.broken ?? 'a worker thread failed while running a kernel'}`);
   }
 
+  private readonly hereArgs: number[] = [];
+
   /** One call over all its rows on this thread. */
   private runHere(c: KernelCall): void {
     const shard = c.shard ?? 0;
     const fn = this.kernels[shard]![c.kernel] as unknown as ((...a: number[]) => unknown) | undefined;
     if (typeof fn !== 'function') throw new Error(`unknown kernel ${c.kernel}`);
-    const args = c.args.slice();
+    const args = this.hereArgs;
+    const argc = c.args.length;
+    for (let a = 0; a < argc; a++) args[a] = c.args[a]!;
     args[c.r0Arg] = 0;
     args[c.r0Arg + 1] = c.rows;
     if (c.scratchArg !== undefined && c.scratchArg >= 0) args[c.scratchArg] = this.scratch[shard * this.threads]!;
-    fn(...args);
+    callKernel(fn, args, argc);
   }
 
   async close(): Promise<void> {
