@@ -230,9 +230,10 @@ export class CpuBackend implements Backend {
     // An input shared by several products (q, k, v and the gate read the same normed activations) is
     // prepared once per encoding, and copied once into each other memory that holds one of the weights.
     // A product over chosen rows of an input takes its rows from the input's one encoding.
-    const prepared = new Map<string, PreparedActivation>();
-    const gathered = new Map<readonly number[], Map<string, PreparedActivation>>();
-    const remotes = new Map<PreparedActivation, Map<number, PreparedActivation>>();
+    // Looked up by linear search: a call has a handful of inputs, and a string key per product cost a
+    // small model's decoding step more than the search.
+    const prepared: { ptr: number; n: number; kind: ActivationKind; act: PreparedActivation; gathered: Map<readonly number[], PreparedActivation> | null }[] = [];
+    let remotes: Map<PreparedActivation, Map<number, PreparedActivation>> | null = null;
     const calls: KernelCall[] = [];
     const copyBack: { from: number; shard: number; to: number; bytes: number }[] = [];
     let work = 0;
@@ -245,19 +246,16 @@ export class CpuBackend implements Backend {
       if (x.size < srcRows * k || y.size < nt * m.rows || (rows && rows.some((r) => !(r >= 0 && r < srcRows))))
         throw new RangeError(`matmul: ${nt} tokens do not fit x (${x.size}) or y (${y.size}) for a ${m.rows}x${k} matrix`);
       const kind = m.format.activation(m.type);
-      const key = `${x.ptr}:${srcRows * k}:${kind}`;
-      let act = prepared.get(key);
-      if (!act) {
-        act = this.prepareActivation(kind, x.ptr, srcRows * k);
-        prepared.set(key, act);
-      }
+      const n = srcRows * k;
+      let entry = prepared.find((p) => p.ptr === x.ptr && p.n === n && p.kind === kind);
+      if (!entry) prepared.push((entry = { ptr: x.ptr, n, kind, act: this.prepareActivation(kind, x.ptr, n), gathered: null }));
+      let act = entry.act;
       // All rows in order need no gathering (a decoding step's experts); one gathering serves every
       // product given the same rows array (an expert's gate and up).
       if (rows && !(rows.length === srcRows && rows.every((r, i) => r === i))) {
-        let byKey = gathered.get(rows);
-        if (!byKey) gathered.set(rows, (byKey = new Map()));
-        let g = byKey.get(key);
-        if (!g) byKey.set(key, (g = this.gatherActivation(kind, act, srcRows, k, rows)));
+        const byRows = (entry.gathered ??= new Map());
+        let g = byRows.get(rows);
+        if (!g) byRows.set(rows, (g = this.gatherActivation(kind, act, srcRows, k, rows)));
         act = g;
       }
       if (m.shard === 0) {
@@ -265,6 +263,7 @@ export class CpuBackend implements Backend {
         continue;
       }
       // One copy per encoding (whole or gathered) and memory.
+      remotes ??= new Map();
       let copies = remotes.get(act);
       if (!copies) remotes.set(act, (copies = new Map()));
       let remote = copies.get(m.shard);

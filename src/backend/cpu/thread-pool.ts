@@ -118,7 +118,7 @@ export class ThreadPool {
     // they cannot finish while this thread blocks), the caller runs the whole job itself, calling the
     // kernels directly: a small model's decode step is dozens of jobs of a few microseconds each.
     const medium = work < this.busyMinParallelWork;
-    if (work < this.minParallelWork || (medium && performance.now() < this.busyUntil) || this.threads === 1 || Atomics.load(this.ctl, CTL.READY) < this.threads - 1) {
+    if (work < this.minParallelWork || (medium && this.busy()) || this.threads === 1 || Atomics.load(this.ctl, CTL.READY) < this.threads - 1) {
       for (const c of calls) this.runHere(c);
       return;
     }
@@ -160,6 +160,14 @@ export class ThreadPool {
   }
 
   private readonly hereArgs: number[] = [];
+
+  /** Whether the machine counts as busy (see minParallelWork); reads the clock only while it does. */
+  private busy(): boolean {
+    if (this.busyUntil === 0) return false;
+    if (performance.now() < this.busyUntil) return true;
+    this.busyUntil = 0;
+    return false;
+  }
 
   /** One call over all its rows on this thread. */
   private runHere(c: KernelCall): void {
