@@ -105,12 +105,17 @@ export function registerBench(program: Command): void {
           for (const id of ids) model.forward([id], kv, { logits: 'last' });
           return (n * 1000) / (performance.now() - t0);
         };
-        // Warm-up, not counted: one prompt, and decoding until WARMUP_DECODE_TOKENS or WARMUP_DECODE_MS.
+        // Each test as llama-bench runs it: its warm-up, then its repetitions (a prompt between two decode
+        // runs leaves the next one slower while V8 re-optimizes the per-token code for one token).
+        // The warm-up, not counted: one prompt; decoding until WARMUP_DECODE_TOKENS or WARMUP_DECODE_MS.
         // V8 compiles the per-token JavaScript (and the pool's dispatch loop on every thread) to optimized
         // code only after some hundreds of tokens: a small model's first 128 decoded tokens ran at half its
         // steady speed, mini's at ~80%. A server decodes for hours; the bench reports that speed, and the
         // warm-up's own speed beside it.
-        if (kvPrefill) prefillOnce(1);
+        if (kvPrefill) {
+          prefillOnce(1);
+          for (let r = 0; r < reps; r++) prefillRuns.push(prefillOnce(r + 2));
+        }
         const warmup = { tokens: 0, ms: 0 };
         if (kvDecode) {
           const t0 = performance.now();
@@ -119,10 +124,7 @@ export function registerBench(program: Command): void {
             warmup.tokens += n;
             warmup.ms = performance.now() - t0;
           } while (warmup.tokens < WARMUP_DECODE_TOKENS && warmup.ms < WARMUP_DECODE_MS);
-        }
-        for (let r = 0; r < reps; r++) {
-          if (kvPrefill) prefillRuns.push(prefillOnce(r + 2));
-          if (kvDecode) decodeRuns.push(decodeOnce(r + 7));
+          for (let r = 0; r < reps; r++) decodeRuns.push(decodeOnce(r + 7));
         }
         // Peak resident memory so far (load and runs), before the bandwidth probe adds its own buffer.
         const rssPeak = process.resourceUsage().maxRSS * 1024;
