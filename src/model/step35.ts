@@ -51,6 +51,9 @@ export interface Segment {
   readonly nt: number;
 }
 
+/** Token embedding tables up to this many bytes are kept in memory rather than read from the file per token. */
+const EMBEDDING_TABLE_MAX = 16 << 20;
+
 export class Step35Model {
   /** Largest number of tokens pushed through the layers at once; longer inputs are split. */
   readonly maxBatch: number;
@@ -65,6 +68,8 @@ export class Step35Model {
   private ropeVariant = getLibmVariant();
   /** Tokens per FFN pass of a long prompt (see ffnBlock()). */
   private readonly ffnSlice: number;
+  /** The token embedding's bytes when they are few enough to keep (see embed()); undefined until first used. */
+  private embeddingTable: Uint8Array | null | undefined = undefined;
 
   constructor(
     readonly config: ModelConfig,
@@ -213,8 +218,12 @@ export class Step35Model {
     const t = this.weights.embedding;
     const E = this.config.nEmbd;
     const rowBytes = bytesFor(t.type, E)!;
+    // A small table is read once and kept (a file read per token costs a small model's decode ~3%); a
+    // large one (Step 3.5 Flash's is ~1 GiB) stays in the file, read a row at a time.
+    if (this.embeddingTable === undefined) this.embeddingTable = t.nbytes <= EMBEDDING_TABLE_MAX ? this.file.readTensorBytes(t) : null;
+    const table = this.embeddingTable;
     tokens.forEach((id, i) => {
-      const raw = this.file.readTensorBytes(t, id * rowBytes, rowBytes);
+      const raw = table ? table.subarray(id * rowBytes, (id + 1) * rowBytes) : this.file.readTensorBytes(t, id * rowBytes, rowBytes);
       dequantizeRow(t.type, raw, dst.subarray(i * E, (i + 1) * E), E);
     });
   }

@@ -64,6 +64,14 @@ const ARG_BUFFER: number[] = new Array<number>(TASK_WORDS - ARGS).fill(0);
  */
 export function callKernel(fn: Fn, a: readonly number[], argc: number): unknown {
   switch (argc) {
+    case 0: return fn();
+    case 1: return fn(a[0]);
+    case 2: return fn(a[0], a[1]);
+    case 3: return fn(a[0], a[1], a[2]);
+    case 4: return fn(a[0], a[1], a[2], a[3]);
+    case 5: return fn(a[0], a[1], a[2], a[3], a[4]);
+    case 6: return fn(a[0], a[1], a[2], a[3], a[4], a[5]);
+    case 7: return fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6]);
     case 8: return fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7]);
     case 9: return fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8]);
     case 10: return fn(a[0], a[1], a[2], a[3], a[4], a[5], a[6], a[7], a[8], a[9]);
