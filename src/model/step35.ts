@@ -68,8 +68,8 @@ export class Step35Model {
   private ropeVariant = getLibmVariant();
   /** Tokens per FFN pass of a long prompt (see ffnBlock()). */
   private readonly ffnSlice: number;
-  /** The token embedding's bytes when they are few enough to keep (see embed()); undefined until first used. */
-  private embeddingTable: Uint8Array | null | undefined = undefined;
+  /** The token embedding as f32 rows or as its bytes when they are few enough to keep (see embed()); undefined until first used. */
+  private embeddingTable: Float32Array | Uint8Array | null | undefined = undefined;
 
   constructor(
     readonly config: ModelConfig,
@@ -218,14 +218,27 @@ export class Step35Model {
     const t = this.weights.embedding;
     const E = this.config.nEmbd;
     const rowBytes = bytesFor(t.type, E)!;
-    // A small table is read once and kept (a file read per token costs a small model's decode ~3%); a
-    // large one (Step 3.5 Flash's is ~1 GiB) stays in the file, read a row at a time.
-    if (this.embeddingTable === undefined) this.embeddingTable = t.nbytes <= EMBEDDING_TABLE_MAX ? this.file.readTensorBytes(t) : null;
+    // A small table is read once and kept, as f32 rows when those fit too (a file read and a conversion
+    // per token cost a small model's decode ~4%); a large one (Step 3.5 Flash's is ~1 GiB) stays in the
+    // file, read a row at a time.
+    if (this.embeddingTable === undefined) this.embeddingTable = this.loadEmbeddingTable();
     const table = this.embeddingTable;
     tokens.forEach((id, i) => {
-      const raw = table ? table.subarray(id * rowBytes, (id + 1) * rowBytes) : this.file.readTensorBytes(t, id * rowBytes, rowBytes);
-      dequantizeRow(t.type, raw, dst.subarray(i * E, (i + 1) * E), E);
+      if (table instanceof Float32Array) dst.set(table.subarray(id * E, (id + 1) * E), i * E);
+      else dequantizeRow(t.type, table ? table.subarray(id * rowBytes, (id + 1) * rowBytes) : this.file.readTensorBytes(t, id * rowBytes, rowBytes), dst.subarray(i * E, (i + 1) * E), E);
     });
+  }
+
+  private loadEmbeddingTable(): Float32Array | Uint8Array | null {
+    const t = this.weights.embedding;
+    if (t.nbytes > EMBEDDING_TABLE_MAX) return null;
+    const raw = this.file.readTensorBytes(t);
+    const E = this.config.nEmbd, rows = this.config.nVocab;
+    if (rows * E * 4 > EMBEDDING_TABLE_MAX) return raw;
+    const rowBytes = bytesFor(t.type, E)!;
+    const f32 = new Float32Array(rows * E);
+    for (let r = 0; r < rows; r++) dequantizeRow(t.type, raw.subarray(r * rowBytes, (r + 1) * rowBytes), f32.subarray(r * E, (r + 1) * E), E);
+    return f32;
   }
 
   /** h += W_o · (sigmoid(W_g a) ⊙ softmax(q kᵀ/√d) v), a = RMSNorm(h). Also runs MTP layers (mtp.ts). */
