@@ -10,6 +10,10 @@ import { Worker } from 'node:worker_threads';
 import { JOB_SLOTS, MAX_TASKS, MAX_THREADS, CTL, CHUNKS_PER_THREAD, MAX_CHUNKS, type KernelName, KERNEL_NAMES, callKernel, claimChunk, encodeTask, openChunks, runShare } from './pool-protocol.js';
 import type { KernelExports } from './kernels.js';
 
+/** Kernel ids by name (a job names its kernels by index into KERNEL_NAMES). */
+const KERNEL_IDS = new Map<string, number>();
+KERNEL_NAMES.forEach((name, i) => KERNEL_IDS.has(name) || KERNEL_IDS.set(name, i));
+
 export interface KernelCall {
   readonly kernel: KernelName;
   /** Arguments; the entries at r0Arg and r0Arg+1 are replaced by each thread's row range. */
@@ -125,8 +129,8 @@ export class ThreadPool {
     const job = this.job;
     job[0] = calls.length;
     calls.forEach((c, i) => {
-      const id = KERNEL_NAMES.indexOf(c.kernel);
-      if (id < 0) throw new Error(`unknown kernel ${c.kernel}`);
+      const id = KERNEL_IDS.get(c.kernel);
+      if (id === undefined) throw new Error(`unknown kernel ${c.kernel}`);
       encodeTask(job, i, id, c.rows, c.r0Arg, c.scratchArg ?? -1, c.shard ?? 0, c.args);
     });
     let rows = 0;
