@@ -80,7 +80,7 @@ const GROUP_BLOCK = 144;
  * build multiplies the activation scales by 2^112 instead (see corrections()); f16x4 mends it itself.
  * (Infinities and NaN, which no Q4_0 scale holds, would come out finite.)
  */
-@inline function f16x4Scaled(v: v128, high: bool): v128 {
+@inline export function f16x4Scaled(v: v128, high: bool): v128 {
   const z = i32x4.splat(0);
   // Interleaving 16-bit lanes with zeros (one unpack instruction on x86).
   const h = high
@@ -89,7 +89,7 @@ const GROUP_BLOCK = 144;
   return v128.and(i32x4.shr_s(h, 3), i32x4.splat(0x8fffe000));
 }
 
-const TWO_112: f32 = 5.192296858534828e33;
+export const TWO_112: f32 = 5.192296858534828e33;
 
 @inline function f16x4(v: v128, high: bool): v128 {
   return f32x4.mul(f16x4Scaled(v, high), f32x4.splat(TWO_112));
