@@ -17,32 +17,14 @@ import { bytesFor, GGMLType, typeName } from '../../src/gguf/ggml-types.js';
 import { f16ToF32, f32ToBits, getScaleMinK4, quantizeRow, rowBytes } from '../../src/gguf/quant/index.js';
 import { loadModel } from '../../src/model/load.js';
 import { makeModel } from '../../src/model/make/random-model.js';
+import { fmaf } from '../helpers/q8-reference.js';
 
 const f = Math.fround;
 
 // ---- exact f32 arithmetic ----------------------------------------------------------------------------
 
-const F64 = new Float64Array(1);
-const W32 = new Uint32Array(F64.buffer); // little-endian: [0] low word, [1] high word
-
-/** fma(a, b, c) rounded once to f32 (a, b, c f32): the f64 sum rounded to odd, then to f32. */
-function fma32(a: number, b: number, c: number): number {
-  const p = a * b; // exact: two 24-bit significands
-  const s = p + c;
-  if (!Number.isFinite(s)) return f(s);
-  const sb = s - p;
-  const t = p - (s - sb) + (c - sb); // p + c - s, exactly
-  if (t === 0) return f(s);
-  F64[0] = s;
-  if ((W32[0]! & 1) === 0) {
-    if (t > 0 === s > 0) W32[0] = W32[0]! + 1;
-    else if (W32[0] === 0) {
-      W32[0] = 0xffffffff;
-      W32[1] = W32[1]! - 1;
-    } else W32[0] = W32[0]! - 1;
-  }
-  return f(F64[0]!);
-}
+/** fma(a, b, c) rounded once to f32 (a, b, c f32). */
+const fma32 = fmaf;
 
 /** hsum_float_8. */
 function hsum8(a: readonly number[]): number {

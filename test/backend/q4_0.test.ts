@@ -2,67 +2,15 @@
 // the repacked q4_0_8x8 order (rows a multiple of 8: one fused multiply-add of the whole block dot per
 // block, whatever the number of tokens) and ggml_vec_dot_q4_0_q8_0's eight lanes otherwise.
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { describe, test } from 'node:test';
 import { CpuBackend } from '../../src/backend/cpu/cpu-backend.js';
-import type { CpuMatrix, PreparedActivation } from '../../src/backend/cpu/formats/index.js';
+import type { CpuMatrix } from '../../src/backend/cpu/formats/index.js';
 import { q4_0Format, q4_0Repacked } from '../../src/backend/cpu/formats/q4_0.js';
-import { compileKernels, instantiateKernelModule, kernelPath, type KernelBuild, type KernelExports } from '../../src/backend/cpu/kernels.js';
+import { instantiateKernelModule, type KernelExports } from '../../src/backend/cpu/kernels.js';
 import { WasmMemory } from '../../src/backend/cpu/wasm-memory.js';
 import { GGMLType } from '../../src/gguf/ggml-types.js';
-import { f16ToF32, f32ToF16, quantizeRow, rowBytes } from '../../src/gguf/quant/index.js';
-import { Rng } from '../../src/model/make/rng.js';
-
-const f = Math.fround;
-const F64 = new Float64Array(1);
-const U32 = new Uint32Array(F64.buffer);
-
-/**
- * fma(a, b, c) rounded once to f32, for a * b exact in f64 (here an integer below 2^16 times an f32): the
- * sum is rounded to odd in f64, then to f32, which is a single correct rounding.
- */
-function fmaf(a: number, b: number, c: number): number {
-  const p = a * b;
-  const s = p + c;
-  const sb = s - p;
-  const t = p - (s - sb) + (c - sb);
-  if (t === 0 || s === 0) return f(s);
-  F64[0] = s;
-  if ((U32[0]! & 1) === 0) {
-    // Step one ulp towards the exact value (s is even, so the low word never wraps past zero here).
-    if (t > 0 === s > 0) U32[0] = U32[0]! + 1;
-    else if (U32[0] === 0) {
-      U32[0] = 0xffffffff;
-      U32[1] = U32[1]! - 1;
-    } else U32[0] = U32[0]! - 1;
-  }
-  return f(F64[0]!);
-}
-
-function randn(n: number, seed: number, std = 1): Float32Array {
-  const a = new Float32Array(n);
-  new Rng(seed).fillNormal(a, std);
-  return a;
-}
-
-/** quantize_row_q8_0 (x86): d = amax/127 kept as f16, q = round-half-even(x * 127/amax). */
-function quantizeActivations(x: Float32Array): { q: Int8Array; d: Float32Array } {
-  const nb = x.length / 32;
-  const q = new Int8Array(x.length), d = new Float32Array(nb);
-  for (let b = 0; b < nb; b++) {
-    let amax = 0;
-    for (let i = 0; i < 32; i++) amax = Math.max(amax, Math.abs(x[b * 32 + i]!));
-    d[b] = f16ToF32(f32ToF16(f(amax / 127)));
-    const id = amax ? f(127 / amax) : 0;
-    for (let i = 0; i < 32; i++) {
-      const v = f(x[b * 32 + i]! * id);
-      let r = Math.round(v);
-      if (Math.abs(v % 1) === 0.5) r = 2 * Math.round(v / 2);
-      q[b * 32 + i] = r;
-    }
-  }
-  return { q, d };
-}
+import { f16ToF32, quantizeRow, rowBytes } from '../../src/gguf/quant/index.js';
+import { checkCuts, f, F16_SCALE_EDGES, fmaf, kernelBuilds, laneDot8, quantizeActivations, quantizedInput, randn } from '../helpers/q8-reference.js';
 
 /** Weight element e of row r (nibble - 8) and the block scales, from GGUF Q4_0 bytes. */
 function weightsOf(raw: Uint8Array, rows: number, cols: number): { w: Int8Array; d: Float32Array } {
@@ -100,16 +48,7 @@ function reference(raw: Uint8Array, rows: number, cols: number, X: Float32Array,
         y[t * rows + r] = acc;
       } else {
         // Eight lanes of four-element sums, one fma per block each, then ((0+4)+(2+6))+((1+5)+(3+7)).
-        const a = new Array<number>(8).fill(0);
-        for (let b = 0; b < nb; b++) {
-          const dd = f(wd[r * nb + b]! * xd[b]!);
-          for (let l = 0; l < 8; l++) {
-            let s = 0;
-            for (let j = 0; j < 4; j++) s += w[r * cols + b * 32 + 4 * l + j]! * q[b * 32 + 4 * l + j]!;
-            a[l] = fmaf(dd, s, a[l]!);
-          }
-        }
-        y[t * rows + r] = f(f(f(a[0]! + a[4]!) + f(a[2]! + a[6]!)) + f(f(a[1]! + a[5]!) + f(a[3]! + a[7]!)));
+        y[t * rows + r] = laneDot8(w.subarray(r * cols, (r + 1) * cols), wd.subarray(r * nb, (r + 1) * nb), q, xd, nb);
       }
     }
   }
@@ -123,36 +62,12 @@ function makeWeights(rows: number, cols: number, seed: number): Uint8Array {
   for (let r = 0; r < rows; r++) quantizeRow(GGMLType.Q4_0, W.subarray(r * cols, (r + 1) * cols), raw.subarray(r * rb, (r + 1) * rb), cols);
   // The f16 scales' edge cases (the repacked layout converts them in the kernel): subnormals of both signs,
   // zero, negative zero, the smallest normal and the largest finite value, one in every five blocks.
-  const edges = [0x0001, 0x03ff, 0x8200, 0x0000, 0x8000, 0x0400, 0xfbff, 0x7bff];
   for (let b = 0; b < raw.length / 18; b += 5) {
-    const h = edges[(b / 5) % edges.length]!;
+    const h = F16_SCALE_EDGES[(b / 5) % F16_SCALE_EDGES.length]!;
     raw[b * 18] = h & 255;
     raw[b * 18 + 1] = h >> 8;
   }
   return raw;
-}
-
-/** Both builds where this runtime runs them (the relaxed one needs relaxed SIMD with a fused multiply-add). */
-function builds(): { build: KernelBuild; module: WebAssembly.Module }[] {
-  compileKernels(); // sets the V8 flags relaxed SIMD needs
-  const out: { build: KernelBuild; module: WebAssembly.Module }[] = [];
-  for (const build of ['relaxed', 'simd'] as const) {
-    const bytes = new Uint8Array(readFileSync(kernelPath(build)));
-    if (!WebAssembly.validate(bytes)) continue;
-    const module = new WebAssembly.Module(bytes);
-    if (build === 'relaxed') {
-      const k = instantiateKernelModule(module, new WebAssembly.Memory({ initial: 16, maximum: 65536, shared: true }));
-      const a = 1 + 2 ** -12;
-      if (k.fma_probe(a, a, -1) !== 2 ** -11 + 2 ** -24) continue;
-    }
-    out.push({ build, module });
-  }
-  return out;
-}
-
-/** The thread pool's cuts of `units` into `threads` shares. */
-function poolShares(rows: number, threads: number): [number, number][] {
-  return Array.from({ length: threads }, (_, t) => [Math.floor((rows * t) / threads), Math.floor((rows * (t + 1)) / threads)] as [number, number]);
 }
 
 const SHAPES: { rows: number; cols: number; nt: number }[] = [
@@ -168,7 +83,7 @@ const SHAPES: { rows: number; cols: number; nt: number }[] = [
 ];
 
 describe('Q4_0 kernels match llama.cpp x86 order bit for bit', () => {
-  for (const { build, module } of builds()) {
+  for (const { build, module } of kernelBuilds()) {
     for (const { rows, cols, nt } of SHAPES) {
       test(`${build}: ${rows}x${cols}, ${nt} token${nt > 1 ? 's' : ''} (${q4_0Repacked(rows) ? 'repacked gemv/gemm' : 'vec_dot'})`, () => {
         const mem = new WasmMemory();
@@ -183,38 +98,11 @@ describe('Q4_0 kernels match llama.cpp x86 order bit for bit', () => {
         // A block of zeros and a block with one large value: the scale's edge cases.
         X.fill(0, 0, 32);
         if (cols >= 64) X[40] = 1e4;
-        const n = nt * cols;
-        const xp = mem.allocBytes(n * 4);
-        mem.f32(xp, n).set(X);
-        const q = mem.allocBytes(3 * n), d = mem.allocBytes(n / 8);
-        k.quantize_q8_0(xp, n, q, d);
-        const act = { ptr: q, scales: d, sums: 0, bytes: 3 * n, scaleBytes: n / 8, sumBytes: 0 } as unknown as PreparedActivation;
-        const want = reference(raw, rows, cols, X, nt);
-        const scratch = [0, 1, 2, 3, 4].map(() => mem.allocBytes(64 << 10));
+        const act = quantizedInput(k, mem, X);
         const y = mem.allocBytes(nt * rows * 4);
-        const call = q4_0Format.call(m, act, y, nt);
         // The call's work units (rows, or (row, token) pairs) cut as the thread pool cuts them, and at
         // arbitrary points.
-        const units = call.rows;
-        const cuts: [number, number][][] = [1, 2, 3, 5].map((T) => poolShares(units, T));
-        const pts = [...new Set([0, 3, 9, 10, 13, 77, units].filter((p) => p <= units))].sort((a, b) => a - b);
-        cuts.push(pts.slice(1).map((p, i) => [pts[i]!, p] as [number, number]));
-        for (const ranges of cuts) {
-          mem.f32(y, nt * rows).fill(NaN);
-          ranges.forEach(([r0, r1], tid) => {
-            const args = [...call.args];
-            args[call.r0Arg] = r0;
-            args[call.r0Arg + 1] = r1;
-            if (call.scratchArg !== undefined) args[call.scratchArg] = scratch[tid % scratch.length]!;
-            (k[call.kernel as keyof KernelExports] as (...a: number[]) => void)(...args);
-          });
-          const got = mem.f32(y, nt * rows);
-          for (let i = 0; i < nt * rows; i++) {
-            if (!Object.is(got[i], want[i])) {
-              assert.fail(`${build} ${rows}x${cols} nt=${nt} split ${JSON.stringify(ranges)}: y[${Math.floor(i / rows)}][${i % rows}] = ${got[i]}, llama.cpp ${want[i]}`);
-            }
-          }
-        }
+        checkCuts(`${build} ${rows}x${cols} nt=${nt}`, k, mem, q4_0Format.call(m, act, y, nt), y, rows, nt, reference(raw, rows, cols, X, nt));
       });
     }
   }
