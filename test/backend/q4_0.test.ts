@@ -9,8 +9,8 @@ import { q4_0Format, q4_0Repacked } from '../../src/backend/cpu/formats/q4_0.js'
 import { instantiateKernelModule, type KernelExports } from '../../src/backend/cpu/kernels.js';
 import { WasmMemory } from '../../src/backend/cpu/wasm-memory.js';
 import { GGMLType } from '../../src/gguf/ggml-types.js';
-import { f16ToF32, quantizeRow, rowBytes } from '../../src/gguf/quant/index.js';
-import { checkCuts, f, F16_SCALE_EDGES, fmaf, kernelBuilds, laneDot8, quantizeActivations, quantizedInput, randn } from '../helpers/q8-reference.js';
+import { f16ToF32, rowBytes } from '../../src/gguf/quant/index.js';
+import { checkCuts, weightsWithScaleEdges, f, fmaf, kernelBuilds, laneDot8, quantizeActivations, quantizedInput, randn } from '../helpers/q8-reference.js';
 
 /** Weight element e of row r (nibble - 8) and the block scales, from GGUF Q4_0 bytes. */
 function weightsOf(raw: Uint8Array, rows: number, cols: number): { w: Int8Array; d: Float32Array } {
@@ -55,20 +55,8 @@ function reference(raw: Uint8Array, rows: number, cols: number, X: Float32Array,
   return y;
 }
 
-function makeWeights(rows: number, cols: number, seed: number): Uint8Array {
-  const W = randn(rows * cols, seed);
-  const rb = rowBytes(GGMLType.Q4_0, cols);
-  const raw = new Uint8Array(rows * rb);
-  for (let r = 0; r < rows; r++) quantizeRow(GGMLType.Q4_0, W.subarray(r * cols, (r + 1) * cols), raw.subarray(r * rb, (r + 1) * rb), cols);
-  // The f16 scales' edge cases (the repacked layout converts them in the kernel): subnormals of both signs,
-  // zero, negative zero, the smallest normal and the largest finite value, one in every five blocks.
-  for (let b = 0; b < raw.length / 18; b += 5) {
-    const h = F16_SCALE_EDGES[(b / 5) % F16_SCALE_EDGES.length]!;
-    raw[b * 18] = h & 255;
-    raw[b * 18 + 1] = h >> 8;
-  }
-  return raw;
-}
+/** GGUF Q4_0 bytes of a random matrix, one block in five with an edge-case f16 scale. */
+const makeWeights = (rows: number, cols: number, seed: number): Uint8Array => weightsWithScaleEdges(GGMLType.Q4_0, rows, cols, seed);
 
 const SHAPES: { rows: number; cols: number; nt: number }[] = [
   { rows: 8, cols: 32, nt: 1 },

@@ -8,22 +8,11 @@ import { q8_0Format, q8_0Grouped } from '../../src/backend/cpu/formats/q8_0.js';
 import { instantiateKernelModule, type KernelExports } from '../../src/backend/cpu/kernels.js';
 import { WasmMemory } from '../../src/backend/cpu/wasm-memory.js';
 import { GGMLType } from '../../src/gguf/ggml-types.js';
-import { f16ToF32, quantizeRow, rowBytes } from '../../src/gguf/quant/index.js';
-import { checkCuts, F16_SCALE_EDGES, kernelBuilds, laneDot8, quantizeActivations, quantizedInput, randn } from '../helpers/q8-reference.js';
+import { f16ToF32, rowBytes } from '../../src/gguf/quant/index.js';
+import { checkCuts, weightsWithScaleEdges, kernelBuilds, laneDot8, quantizeActivations, quantizedInput, randn } from '../helpers/q8-reference.js';
 
 /** GGUF Q8_0 bytes of a random matrix, one block in five with an edge-case f16 scale. */
-function makeWeights(rows: number, cols: number, seed: number): Uint8Array {
-  const W = randn(rows * cols, seed);
-  const rb = rowBytes(GGMLType.Q8_0, cols);
-  const raw = new Uint8Array(rows * rb);
-  for (let r = 0; r < rows; r++) quantizeRow(GGMLType.Q8_0, W.subarray(r * cols, (r + 1) * cols), raw.subarray(r * rb, (r + 1) * rb), cols);
-  for (let b = 0; b < raw.length / 34; b += 5) {
-    const h = F16_SCALE_EDGES[(b / 5) % F16_SCALE_EDGES.length]!;
-    raw[b * 34] = h & 255;
-    raw[b * 34 + 1] = h >> 8;
-  }
-  return raw;
-}
+const makeWeights = (rows: number, cols: number, seed: number): Uint8Array => weightsWithScaleEdges(GGMLType.Q8_0, rows, cols, seed);
 
 function reference(raw: Uint8Array, rows: number, cols: number, X: Float32Array, nt: number): Float32Array {
   const nb = cols / 32;

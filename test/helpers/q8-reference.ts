@@ -7,7 +7,8 @@ import type { KernelCall } from '../../src/backend/cpu/thread-pool.js';
 import type { PreparedActivation } from '../../src/backend/cpu/formats/index.js';
 import { compileKernels, instantiateKernelModule, kernelPath, type KernelBuild, type KernelExports } from '../../src/backend/cpu/kernels.js';
 import type { WasmMemory } from '../../src/backend/cpu/wasm-memory.js';
-import { f16ToF32, f32ToF16 } from '../../src/gguf/quant/index.js';
+import type { GGMLType } from '../../src/gguf/ggml-types.js';
+import { f16ToF32, f32ToF16, quantizeRow, rowBytes } from '../../src/gguf/quant/index.js';
 import { Rng } from '../../src/model/make/rng.js';
 
 export const f = Math.fround;
@@ -113,6 +114,25 @@ export function unitCuts(units: number): [number, number][][] {
 
 /** f16 scales worth testing: subnormals of both signs, zero, negative zero, the smallest normal, the largest finite. */
 export const F16_SCALE_EDGES = [0x0001, 0x03ff, 0x8200, 0x0000, 0x8000, 0x0400, 0xfbff, 0x7bff];
+
+/**
+ * GGUF bytes of a random rows x cols matrix of a block type whose blocks start with an f16 scale (Q4_0,
+ * Q8_0), one block in five given an edge-case scale (F16_SCALE_EDGES), which kernels that widen f16 scales
+ * themselves must handle.
+ */
+export function weightsWithScaleEdges(type: GGMLType, rows: number, cols: number, seed: number): Uint8Array {
+  const W = randn(rows * cols, seed);
+  const rb = rowBytes(type, cols);
+  const raw = new Uint8Array(rows * rb);
+  for (let r = 0; r < rows; r++) quantizeRow(type, W.subarray(r * cols, (r + 1) * cols), raw.subarray(r * rb, (r + 1) * rb), cols);
+  const blockBytes = rb / (cols / 32);
+  for (let b = 0; b < raw.length / blockBytes; b += 5) {
+    const h = F16_SCALE_EDGES[(b / 5) % F16_SCALE_EDGES.length]!;
+    raw[b * blockBytes] = h & 255;
+    raw[b * blockBytes + 1] = h >> 8;
+  }
+  return raw;
+}
 
 /**
  * X (nt rows of cols values, in wasm memory) quantized by the kernels' quantize_q8_0 as the backend does
