@@ -119,6 +119,11 @@ export interface Backend {
   memoryBytes(): number;
   /** Releases threads and memory; the backend is unusable afterwards. */
   close(): Promise<void>;
+  /**
+   * Optional hint: no kernels will run for a while (the caller yields to I/O between passes), so helper
+   * threads may sleep instead of spinning; the next kernel call wakes them.
+   */
+  idle?(): void;
 
   /** y[t] = W x[t] for nt tokens: x is [nt][W.cols], y is [nt][W.rows]. */
   matmul(y: Tensor, w: Matrix, x: Tensor, nt: number): void;

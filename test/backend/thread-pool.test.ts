@@ -74,6 +74,40 @@ describe('thread pool', () => {
     }
   });
 
+  test('workers sent to sleep between jobs (idle) wake for the next one, with the same results', async () => {
+    const backend = new CpuBackend({ threads: 2, minParallelWork: 0 });
+    try {
+      await settle();
+      const rows = 64, cols = 256;
+      const w = new Float32Array(rows * cols);
+      new Rng(9).fillNormal(w, 1);
+      const m = backend.uploadMatrix({ name: 'w', type: GGMLType.F32, rows, cols, readRows: (r0, n) => new Uint8Array(w.buffer, r0 * cols * 4, n * cols * 4) });
+      const xs = new Float32Array(2 * cols);
+      new Rng(10).fillNormal(xs, 1);
+      const x = backend.uploadVector(xs);
+      const want = backend.alloc(2 * rows);
+      backend.matmul(want, m, x, 2);
+      const expected = [...backend.view(want)];
+      // Idle, then a job at once, after a macrotask, and after the workers have surely gone to sleep: a lost
+      // wake-up would hang here rather than fail, so the test's own timeout is the check.
+      for (let i = 0; i < 60; i++) {
+        backend.idle();
+        if (i % 3 === 1) await new Promise((r) => setImmediate(r));
+        if (i % 3 === 2) await new Promise((r) => setTimeout(r, 5));
+        const y = backend.alloc(2 * rows);
+        backend.matmul(y, m, x, 2);
+        assert.deepEqual([...backend.view(y)], expected);
+      }
+      backend.idle();
+      backend.idle(); // twice in a row is harmless
+    } finally {
+      await backend.close();
+    }
+    const single = new CpuBackend({ threads: 1 });
+    single.idle(); // no workers: nothing to do
+    await single.close();
+  });
+
   test('a backend is usable at once, before its workers have started', async () => {
     const backend = new CpuBackend({ threads: 2 });
     try {

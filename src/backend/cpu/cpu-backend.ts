@@ -128,6 +128,10 @@ export class CpuBackend implements Backend {
     });
   }
 
+  idle(): void {
+    this.pool?.idle();
+  }
+
   async close(): Promise<void> {
     await this.pool?.close();
   }

@@ -5,9 +5,10 @@ import type { KernelExports } from './kernels.js';
 /**
  * Int32 control words. NEXT hands out the current job's chunks: the job's tag (its sequence number modulo
  * 2^19) in the high bits and the next chunk's index in the low 12, so a worker that wakes after its job has
- * ended can tell and takes nothing from the next one. DONE counts finished chunks.
+ * ended can tell and takes nothing from the next one. DONE counts finished chunks. PARK, set between jobs
+ * by ThreadPool.idle(), sends spinning workers to sleep at once; the next job clears it.
  */
-export const CTL = { SEQ: 0, DONE: 1, THREADS: 2, QUIT: 3, FAILED: 4, READY: 5, NEXT: 6, CHUNKS: 7, SIZE: 16 } as const;
+export const CTL = { SEQ: 0, DONE: 1, THREADS: 2, QUIT: 3, FAILED: 4, READY: 5, NEXT: 6, CHUNKS: 7, PARK: 8, SIZE: 16 } as const;
 export const MAX_THREADS = 1024;
 /** A job is cut into about this many chunks per thread, so a thread preempted mid-job delays little. */
 export const CHUNKS_PER_THREAD = 4;

@@ -23,7 +23,9 @@ let seen = 0;
 for (;;) {
   let s = Atomics.load(ctl, CTL.SEQ);
   for (let spins = 0; s === seen; s = Atomics.load(ctl, CTL.SEQ)) {
-    if (++spins > SPIN) {
+    // Spinning keeps back-to-back jobs a microsecond apart; while the main thread is off doing other work
+    // (a server answering HTTP between its steps) the spin would only take a core from it and its clients.
+    if (++spins > SPIN || ((spins & 255) === 0 && Atomics.load(ctl, CTL.PARK) !== 0)) {
       Atomics.wait(ctl, CTL.SEQ, seen);
       spins = 0;
     }

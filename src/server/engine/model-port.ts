@@ -71,6 +71,8 @@ export interface EngineModel {
    * [tokens][vocabSize] for 'all', empty for 'none'). May return a promise (an asynchronous backend, a scripted model that stalls on purpose).
    */
   forwardMany(items: readonly EngineBatchItem[]): Float32Array[] | Promise<Float32Array[]>;
+  /** Optional: the scheduler is about to yield to I/O between passes (see Backend.idle). */
+  idle?(): void;
   /** MTP heads available for drafting (absent or 0: the model cannot draft). */
   readonly draftHeads?: number;
   /**
@@ -90,6 +92,7 @@ export function stepModelPort(model: Step35Model, cacheTypes?: KvCacheTypes): En
       if (!(seq instanceof KvCache)) throw new TypeError('stepModelPort: a sequence must come from createSequence()');
       return slotDrafter(new Drafter({ model, cache: seq, tokens, contextSize: seq.maxLength }), options);
     },
+    idle: () => model.backend.idle?.(),
     createSequence: (maxLength) => new KvCache(model.backend, model.config, maxLength, model.maxBatch, cacheTypes),
     forwardMany: (items) =>
       model.forwardMany(

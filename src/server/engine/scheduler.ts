@@ -217,6 +217,7 @@ export class BatchScheduler {
         continue;
       }
       await this.runStep(batch);
+      this.model.idle?.();
       await yieldToEventLoop();
     }
   }
