@@ -1,5 +1,6 @@
 import { blockLanesLo, fmaLanes, reduce8 } from './matmul';
 import { f16x4Scaled, TWO_112 } from './q4_0';
+import { storeFolded4 } from './ggml-order';
 import { f16_bits_to_f32 } from './quantize';
 
 // Q8_0 weights with rows interleaved in groups of four (row count a multiple of 4):
@@ -20,11 +21,6 @@ const GROUP_BLOCK: usize = 128;
 /** Four-element integer sums of w times (xp - xm) in i32 lanes: the relaxed dot needs a 7-bit operand. */
 @inline function laneDots(w: v128, xp: v128, xm: v128): v128 {
   return i32x4.extadd_pairwise_i16x8_s(i16x8.sub(i16x8.relaxed_dot_i8x16_i7x16_s(w, xp), i16x8.relaxed_dot_i8x16_i7x16_s(w, xm)));
-}
-
-@inline function reduce8f(lo: v128, hi: v128): f32 {
-  const s = f32x4.add(lo, hi);
-  return (f32x4.extract_lane(s, 0) + f32x4.extract_lane(s, 2)) + (f32x4.extract_lane(s, 1) + f32x4.extract_lane(s, 3));
 }
 
 /**
@@ -55,10 +51,8 @@ const GROUP_BLOCK: usize = 128;
     l3 = f32x4.relaxed_madd(d, f32x4.convert_i32x4_s(laneDots(v128.load(wb, 96), p0, m0)), l3);
     h3 = f32x4.relaxed_madd(d, f32x4.convert_i32x4_s(laneDots(v128.load(wb, 112), p1, m1)), h3);
   }
-  store<f32>(yt, reduce8f(l0, h0));
-  store<f32>(yt, reduce8f(l1, h1), 4);
-  store<f32>(yt, reduce8f(l2, h2), 8);
-  store<f32>(yt, reduce8f(l3, h3), 12);
+  // Each row's lanes reduced as reduce8 does it, ((a0+a4)+(a2+a6)) + ((a1+a5)+(a3+a7)), four rows at once.
+  storeFolded4(yt, f32x4.add(l0, h0), f32x4.add(l1, h1), f32x4.add(l2, h2), f32x4.add(l3, h3));
 }
 
 /**
