@@ -59,7 +59,8 @@ const GROUP_BLOCK: usize = 128;
  * y[t][r] = W[r] . x[t] on int8 activations (quantize_q8_0's layout: quants, then in the relaxed build
  * their positive and negative parts), bit for bit what matmul_q8_0 (and llama.cpp) computes on the row
  * layout: both builds keep the per-row order, only the addressing differs. Measured on the development
- * machine, one thread: 21.5 G multiply-adds/s against 17.5 for the row layout (the relaxed build).
+ * machine, one thread, data in cache: 27 G multiply-adds/s at rows of 1024 (21.5 before the last step
+ * reduced four rows at once) against 17.5 for the row layout (the relaxed build).
  */
 export function matmul_q8_0x4(wq: usize, wd: usize, xq: usize, xd: usize, y: usize, k: i32, u0: i32, u1: i32, nt: i32, ldy: i32): void {
   if (nt <= 0) return;
