@@ -4,13 +4,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { CpuBackend } from '../../src/backend/cpu/cpu-backend.js';
-import type { CpuMatrix } from '../../src/backend/cpu/formats/index.js';
 import { q4_0Format, q4_0Repacked } from '../../src/backend/cpu/formats/q4_0.js';
-import { instantiateKernelModule, type KernelExports } from '../../src/backend/cpu/kernels.js';
-import { WasmMemory } from '../../src/backend/cpu/wasm-memory.js';
 import { GGMLType } from '../../src/gguf/ggml-types.js';
 import { f16ToF32, rowBytes } from '../../src/gguf/quant/index.js';
-import { checkCuts, weightsWithScaleEdges, f, fmaf, kernelBuilds, laneDot8, quantizeActivations, quantizedInput, randn } from '../helpers/q8-reference.js';
+import { checkCuts, edgeActivations, uploadedMatrix, weightsWithScaleEdges, f, fmaf, kernelBuilds, laneDot8, quantizeActivations, quantizedInput, randn } from '../helpers/q8-reference.js';
 
 /** Weight element e of row r (nibble - 8) and the block scales, from GGUF Q4_0 bytes. */
 function weightsOf(raw: Uint8Array, rows: number, cols: number): { w: Int8Array; d: Float32Array } {
@@ -74,18 +71,11 @@ describe('Q4_0 kernels match llama.cpp x86 order bit for bit', () => {
   for (const { build, module } of kernelBuilds()) {
     for (const { rows, cols, nt } of SHAPES) {
       test(`${build}: ${rows}x${cols}, ${nt} token${nt > 1 ? 's' : ''} (${q4_0Repacked(rows) ? 'repacked gemv/gemm' : 'vec_dot'})`, () => {
-        const mem = new WasmMemory();
-        const k: KernelExports = instantiateKernelModule(module, mem.memory);
         const raw = makeWeights(rows, cols, rows * 1000 + cols);
-        const rb = rowBytes(GGMLType.Q4_0, cols);
-        const { ptrs, bytes } = q4_0Format.upload(mem, { name: 'w', type: GGMLType.Q4_0, rows, cols, readRows: (r0, n) => raw.subarray(r0 * rb, (r0 + n) * rb) });
+        const { mem, k, m, bytes } = uploadedMatrix(module, q4_0Format, GGMLType.Q4_0, raw, rows, cols);
         // Repacked: the file's 18 bytes per 32 weights (f16 scales); rows: scales widened to f32.
         assert.equal(bytes, q4_0Repacked(rows) ? rows * (cols / 32) * 18 : rows * (cols / 2 + cols / 8));
-        const m = { rows, cols, type: GGMLType.Q4_0, bytes, format: q4_0Format, ptrs, expert: false, shard: 0 } as unknown as CpuMatrix;
-        const X = randn(nt * cols, rows + cols + nt);
-        // A block of zeros and a block with one large value: the scale's edge cases.
-        X.fill(0, 0, 32);
-        if (cols >= 64) X[40] = 1e4;
+        const X = edgeActivations(nt, cols, rows + cols + nt, 1e4);
         const act = quantizedInput(k, mem, X);
         const y = mem.allocBytes(nt * rows * 4);
         // The call's work units (rows, or (row, token) pairs) cut as the thread pool cuts them, and at

@@ -3,13 +3,10 @@
 // in the kernel, kernels/q8_0x4.ts), and rows one by one with f32 scales otherwise.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import type { CpuMatrix } from '../../src/backend/cpu/formats/index.js';
 import { q8_0Format, q8_0Grouped } from '../../src/backend/cpu/formats/q8_0.js';
-import { instantiateKernelModule, type KernelExports } from '../../src/backend/cpu/kernels.js';
-import { WasmMemory } from '../../src/backend/cpu/wasm-memory.js';
 import { GGMLType } from '../../src/gguf/ggml-types.js';
-import { f16ToF32, rowBytes } from '../../src/gguf/quant/index.js';
-import { checkCuts, weightsWithScaleEdges, kernelBuilds, laneDot8, quantizeActivations, quantizedInput, randn } from '../helpers/q8-reference.js';
+import { f16ToF32 } from '../../src/gguf/quant/index.js';
+import { checkCuts, edgeActivations, uploadedMatrix, weightsWithScaleEdges, kernelBuilds, laneDot8, quantizeActivations, quantizedInput } from '../helpers/q8-reference.js';
 
 /** GGUF Q8_0 bytes of a random matrix, one block in five with an edge-case f16 scale. */
 const makeWeights = (rows: number, cols: number, seed: number): Uint8Array => weightsWithScaleEdges(GGMLType.Q8_0, rows, cols, seed);
@@ -46,18 +43,11 @@ describe('Q8_0 kernels match llama.cpp x86 order bit for bit', () => {
   for (const { build, module } of kernelBuilds()) {
     for (const { rows, cols, nt } of SHAPES) {
       test(`${build}: ${rows}x${cols}, ${nt} token${nt > 1 ? 's' : ''} (${q8_0Grouped(rows) ? 'groups of four, f16 scales' : 'rows, f32 scales'})`, () => {
-        const mem = new WasmMemory();
-        const k: KernelExports = instantiateKernelModule(module, mem.memory);
         const raw = makeWeights(rows, cols, rows * 1000 + cols);
-        const rb = rowBytes(GGMLType.Q8_0, cols);
-        const { ptrs, bytes } = q8_0Format.upload(mem, { name: 'w', type: GGMLType.Q8_0, rows, cols, readRows: (r0, n) => raw.subarray(r0 * rb, (r0 + n) * rb) });
+        const { mem, k, m, bytes } = uploadedMatrix(module, q8_0Format, GGMLType.Q8_0, raw, rows, cols);
         // Grouped: the file's 34 bytes per 32 weights; rows: scales widened to f32 (36).
         assert.equal(bytes, rows * (cols / 32) * (q8_0Grouped(rows) ? 34 : 36));
-        const m = { rows, cols, type: GGMLType.Q8_0, bytes, format: q8_0Format, ptrs, expert: false, shard: 0 } as unknown as CpuMatrix;
-        const X = randn(nt * cols, rows + cols + nt);
-        // A block of zeros and a block with one large value: the activation scale's edge cases.
-        X.fill(0, 0, 32);
-        if (cols >= 64) X[40] = 6e4;
+        const X = edgeActivations(nt, cols, rows + cols + nt, 6e4);
         const act = quantizedInput(k, mem, X);
         const y = mem.allocBytes(nt * rows * 4);
         checkCuts(`${build} ${rows}x${cols} nt=${nt}`, k, mem, q8_0Format.call(m, act, y, nt), y, rows, nt, reference(raw, rows, cols, X, nt));

@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs';
 import assert from 'node:assert/strict';
 import type { KernelCall } from '../../src/backend/cpu/thread-pool.js';
-import type { PreparedActivation } from '../../src/backend/cpu/formats/index.js';
+import type { CpuMatrix, PreparedActivation, WeightFormat } from '../../src/backend/cpu/formats/index.js';
 import { compileKernels, instantiateKernelModule, kernelPath, type KernelBuild, type KernelExports } from '../../src/backend/cpu/kernels.js';
-import type { WasmMemory } from '../../src/backend/cpu/wasm-memory.js';
+import { WasmMemory } from '../../src/backend/cpu/wasm-memory.js';
 import type { GGMLType } from '../../src/gguf/ggml-types.js';
 import { f16ToF32, f32ToF16, quantizeRow, rowBytes } from '../../src/gguf/quant/index.js';
 import { Rng } from '../../src/model/make/rng.js';
@@ -169,4 +169,25 @@ export function checkCuts(label: string, k: KernelExports, mem: WasmMemory, call
       }
     }
   }
+}
+
+/**
+ * A kernel instance over a fresh memory, with raw GGUF rows uploaded through `format` as the backend
+ * uploads them (the matrix a kernel test calls `format.call` on).
+ */
+export function uploadedMatrix(module: WebAssembly.Module, format: WeightFormat, type: GGMLType, raw: Uint8Array, rows: number, cols: number): { mem: WasmMemory; k: KernelExports; m: CpuMatrix; bytes: number } {
+  const mem = new WasmMemory();
+  const k = instantiateKernelModule(module, mem.memory);
+  const rb = rowBytes(type, cols);
+  const { ptrs, bytes } = format.upload(mem, { name: 'w', type, rows, cols, readRows: (r0, n) => raw.subarray(r0 * rb, (r0 + n) * rb) });
+  const m = { rows, cols, type, bytes, format, ptrs, expert: false, shard: 0 } as unknown as CpuMatrix;
+  return { mem, k, m, bytes };
+}
+
+/** nt rows of random activations with a block of zeros and (cols >= 64) one `large` value: the activation scale's edge cases. */
+export function edgeActivations(nt: number, cols: number, seed: number, large: number): Float32Array {
+  const X = randn(nt * cols, seed);
+  X.fill(0, 0, 32);
+  if (cols >= 64) X[40] = large;
+  return X;
 }
