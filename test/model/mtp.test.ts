@@ -45,9 +45,16 @@ after(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-for (const heads of ['own', 'main'] as const) {
-  test(`MTP heads (${heads === 'own' ? 'their own norm and output' : 'the main output_norm and output'}) give the training forward's losses`, () => {
-    const m = new Step35Trainable(presetConfig(preset, nVocab), engine, { init: { seed: 5, outputStd: 4 / Math.sqrt(preset.nEmbd) }, mtpHeads: heads });
+const HEADS = {
+  own: 'their own norm and output',
+  main: 'the main output_norm and output',
+  tied: 'their own norm, every output tied to the token embedding',
+} as const;
+for (const heads of ['own', 'main', 'tied'] as const) {
+  test(`MTP heads (${HEADS[heads]}) give the training forward's losses`, () => {
+    const tie = heads === 'tied';
+    const init = tie ? { seed: 5, embedStd: 4 / Math.sqrt(preset.nEmbd) } : { seed: 5, outputStd: 4 / Math.sqrt(preset.nEmbd) };
+    const m = new Step35Trainable(presetConfig(preset, nVocab), engine, { init, mtpHeads: heads === 'main' ? 'main' : 'own', tieEmbeddings: tie });
     // Norm gains away from one, so a swapped or missing norm shows.
     const rng = new Rng(6);
     for (const p of m.params.all) {

@@ -22,8 +22,8 @@ const micro: Preset = {
   nLeadingDense: 1, ffDense: 24, nExpert: 4, nExpertUsed: 2, ffExp: 8, ffShexp: 12, ctx: 64,
 };
 
-function model(seed: number): Step35Trainable {
-  const m = new Step35Trainable(presetConfig(micro, 40), f64, { init: { seed, embedStd: 1, outputStd: 0.3 } });
+function model(seed: number, tieEmbeddings = false): Step35Trainable {
+  const m = new Step35Trainable(presetConfig(micro, 40), f64, { init: { seed, embedStd: tieEmbeddings ? 0.3 : 1, outputStd: 0.3 }, tieEmbeddings });
   // Norm gains away from 1 and a router bias that changes the choice, so both matter in the check.
   const rng = new Rng(seed + 100);
   for (const p of m.params.all) {
@@ -59,7 +59,7 @@ describe('finite differences through Step 3.5 layers (f64)', () => {
       const params = [p.attnNorm, p.q, p.k, p.v, p.o, p.qNorm!, p.kNorm!, p.gate!, p.ffnNorm,
         ...(p.mlp ? [p.mlp.gate, p.mlp.up, p.mlp.down] : [p.moe!.router, p.moe!.gate, p.moe!.up, p.moe!.down, p.moe!.shared!.gate, p.moe!.shared!.up, p.moe!.shared!.down])];
       const stats: MoeLayerStats[] = [];
-      const res = gradCheck(f64, [h, ...params], (tape) => project(tape, decoderLayer(tape, cfg, L, p, h, b, stats), r), { samples: 12 });
+      const res = gradCheck(f64, [h, ...params], (tape) => project(tape, decoderLayer(tape, cfg, L, p, h, b, stats), r), { samples: 48 });
       assert.ok(res.maxError < 1e-5, `max error ${res.maxError.toExponential(2)} at leaf ${res.worst.leaf}[${res.worst.index}]: ${res.worst.analytic} vs ${res.worst.numeric}`);
       if (L.moe) {
         // Every expert is used by some token here, and the stats add up.
@@ -83,5 +83,16 @@ describe('finite differences through Step 3.5 layers (f64)', () => {
     m.zeroGrad();
     tape.backward(m.forward(tape, { tokens, targets, nSeq, T }).loss);
     for (const p of trainable) assert.ok(p.grad!.some((v) => v !== 0), `${p.name} gets a gradient`);
+  });
+
+  test('the whole model with every output head tied to the token embedding (its gradient sums both uses)', () => {
+    const tied = model(2, true);
+    const rng = new Rng(22);
+    const tokens = Array.from({ length: nSeq * T }, () => Math.floor(rng.next() * 40));
+    const targets = tokens.map((_, i) => (i % T === T - 1 ? Math.floor(rng.next() * 40) : tokens[i + 1]!));
+    const trainable = tied.params.all.filter((p) => p.trainable);
+    assert.ok(!trainable.some((p) => p.name === 'output.weight'), 'the head is not a parameter of its own');
+    const res = gradCheck(f64, [tied.params.tokEmbd], (tape) => tied.forward(tape, { tokens, targets, nSeq, T }).loss, { samples: 48 });
+    assert.ok(res.maxError < 1e-5, `max error ${res.maxError.toExponential(2)} at token_embd[${res.worst.index}]: ${res.worst.analytic} vs ${res.worst.numeric}`);
   });
 });

@@ -81,6 +81,32 @@ describe('trainable model against the inference model', () => {
     for (const t of h.tensors) assert.deepEqual(t.dims.map(Number), m.param(t.name).ggmlDims, t.name);
   });
 
+  test('tied output heads are written as copies of the token embedding, and the logits agree', () => {
+    const m = new Step35Trainable(presetConfig(preset, nVocab), engine, { init: { seed: 7, embedStd: 4 / Math.sqrt(preset.nEmbd) }, tieEmbeddings: true });
+    assert.equal(m.params.output, m.params.tokEmbd, 'the main head is the embedding');
+    assert.ok(m.params.all.every((p) => p.name !== 'output.weight' && !p.name.endsWith('.shared_head_head.weight')), 'no head trained on its own');
+    const path = join(dir, 'tied.gguf');
+    exportGguf(m, tokenizer, path);
+    const lm = loadModel(path, { threads: 1 });
+    try {
+      const h = readGGUFHeader(path);
+      const heads = h.tensors.filter((t) => t.name === 'output.weight' || t.name.endsWith('.nextn.shared_head_head.weight')).map((t) => t.name);
+      assert.deepEqual(heads.sort(), ['blk.6.nextn.shared_head_head.weight', 'output.weight'], 'the released layout: the heads are tensors of their own');
+      const T = 24;
+      const tokens = Array.from({ length: T }, (_, i) => 5 + ((i * 37) % (nVocab - 5)));
+      const ours = m.logits(tokens, 1, T);
+      const ref = lm.model.forward(tokens, new KvCache(lm.model.backend, lm.model.config, T, lm.model.maxBatch), { logits: 'all' });
+      let scale = 0, diff = 0;
+      for (let i = 0; i < ref.length; i++) {
+        scale = Math.max(scale, Math.abs(ref[i]!));
+        diff = Math.max(diff, Math.abs(ours[i]! - ref[i]!));
+      }
+      assert.ok(diff / scale < 1e-4, `max |Δlogit| ${diff.toExponential(2)} against a scale of ${scale.toFixed(2)}`);
+    } finally {
+      lm.close();
+    }
+  });
+
   for (const type of [GGMLType.F32, GGMLType.F16]) {
     test(`logits agree with Step35Model on the exported ${type === GGMLType.F32 ? 'F32' : 'F16'} file`, () => {
       const m = trainable(5);

@@ -20,7 +20,7 @@ export interface ExportOptions {
 
 export interface ExportableModel {
   readonly config: ModelConfig;
-  readonly params: { readonly all: readonly Param[] };
+  readonly params: { readonly all: readonly Param[]; readonly copies?: readonly { readonly name: string; readonly of: Param }[] };
 }
 
 /** llama.cpp's general.file_type of an all-F32 / mostly-F16 file. */
@@ -47,9 +47,11 @@ export function exportGguf(model: ExportableModel, tokenizer: Iterable<readonly 
     ...(opts.extra ?? []).map(([k, v]) => [k, v] as [string, GGUFEntry]),
   ];
   let bytes = 0;
-  const tensors: TensorToWrite[] = model.params.all.map((p) => {
+  // Tied heads are written as tensors of their own under their usual names (the released layout).
+  const written = [...model.params.all.map((p) => ({ name: p.name, p })), ...(model.params.copies ?? []).map((c) => ({ name: c.name, p: c.of }))];
+  const tensors: TensorToWrite[] = written.map(({ name, p }) => {
     // Vectors, the router and the head-wise gate stay f32 (small, and sensitive), like random-model.ts.
-    const small = p.shape.length === 1 || p.name.endsWith('.ffn_gate_inp.weight') || p.name.endsWith('.attn_gate.weight');
+    const small = p.shape.length === 1 || name.endsWith('.ffn_gate_inp.weight') || name.endsWith('.attn_gate.weight');
     const t = small ? GGMLType.F32 : type;
     const cols = p.shape[p.shape.length - 1]!;
     const rows = p.size / cols;
@@ -57,7 +59,7 @@ export function exportGguf(model: ExportableModel, tokenizer: Iterable<readonly 
     const rowBytes = (cols / traits.blockSize) * traits.typeSize;
     bytes += rows * rowBytes;
     return {
-      name: p.name,
+      name,
       dims: p.ggmlDims,
       type: t,
       data: (emit) => {

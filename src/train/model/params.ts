@@ -62,6 +62,11 @@ export interface ModelParams {
   readonly layers: readonly LayerParams[];
   /** Every parameter, in GGUF order. */
   readonly all: readonly Param[];
+  /**
+   * Tensors the file holds as copies of a parameter (tied output heads: output.weight and each MTP layer's
+   * shared_head_head are the token embedding). Written by export, never trained on their own.
+   */
+  readonly copies: readonly { readonly name: string; readonly of: Param }[];
 }
 
 export interface InitOptions {
@@ -80,6 +85,13 @@ export interface InitOptions {
 export interface ParamOptions {
   /** MTP heads with their own shared_head_norm/_head (the released layout, default) or using the main ones. */
   readonly mtpHeads?: 'own' | 'main';
+  /**
+   * Tie every output head (the main one and the MTP heads') to the token embedding: one [vocab][embd]
+   * matrix both reads tokens in and scores them out, so a token's output row is trained every time the
+   * token appears in a context, not only when it is a target. The file still holds output.weight and
+   * shared_head_head as tensors of their own (copies), the released layout.
+   */
+  readonly tieEmbeddings?: boolean;
   readonly ropeFreqs?: ArrayLike<number>;
 }
 
@@ -118,10 +130,14 @@ export function createParams(cfg: ModelConfig, engine: Engine, init: InitOptions
     down: output(`${p}.ffn_down${suffix}.weight`, E, ff),
   });
 
-  const tokEmbd = make('token_embd.weight', [V, E], 'embedding', normal(init.embedStd ?? 1));
-  const outputNorm = norm('output_norm.weight', E);
+  const tie = opts.tieEmbeddings === true;
   const outStd = init.outputStd ?? 0.5 / Math.sqrt(E);
-  const outputW = make('output.weight', [V, E], 'matrix', normal(outStd));
+  // A tied table starts at the output head's scale (initial logits of standard deviation ~0.5); the first
+  // layer's RMSNorm makes the input side indifferent to it.
+  const tokEmbd = make('token_embd.weight', [V, E], 'embedding', normal(init.embedStd ?? (tie ? outStd : 1)));
+  const outputNorm = norm('output_norm.weight', E);
+  const outputW = tie ? tokEmbd : make('output.weight', [V, E], 'matrix', normal(outStd));
+  const copies: { name: string; of: Param }[] = tie ? [{ name: 'output.weight', of: tokEmbd }] : [];
   let ropeFreqs: Param | null = null;
   const fullWithFactors = cfg.layers.find((l) => l.ropeFactors);
   if (fullWithFactors) {
@@ -160,16 +176,19 @@ export function createParams(cfg: ModelConfig, engine: Engine, init: InitOptions
     } else {
       dense = mlp(p, '', l.nFf);
     }
+    const ownHead = l.mtp && opts.mtpHeads !== 'main';
+    if (ownHead && tie) copies.push({ name: `${p}.nextn.shared_head_head.weight`, of: tokEmbd });
     const nextn: NextnParams | null = l.mtp
       ? {
           ehProj: input(`${p}.nextn.eh_proj.weight`, E, 2 * E),
           enorm: norm(`${p}.nextn.enorm.weight`, E),
           hnorm: norm(`${p}.nextn.hnorm.weight`, E),
-          headNorm: opts.mtpHeads === 'main' ? null : norm(`${p}.nextn.shared_head_norm.weight`, E),
-          head: opts.mtpHeads === 'main' ? null : make(`${p}.nextn.shared_head_head.weight`, [V, E], 'matrix', normal(outStd)),
+          headNorm: ownHead ? norm(`${p}.nextn.shared_head_norm.weight`, E) : null,
+          // Tied: null, so the head scores with the main output, which is the embedding.
+          head: ownHead && !tie ? make(`${p}.nextn.shared_head_head.weight`, [V, E], 'matrix', normal(outStd)) : null,
         }
       : null;
     return { attnNorm, q, k, v, o, qNorm, kNorm, gate, ffnNorm, mlp: dense, moe, nextn };
   });
-  return { tokEmbd, outputNorm, output: outputW, ropeFreqs, layers, all };
+  return { tokEmbd, outputNorm, output: outputW, ropeFreqs, layers, all, copies };
 }

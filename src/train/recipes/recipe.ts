@@ -34,6 +34,8 @@ export interface Recipe {
   /** Router-bias step of the loss-free balancing. */
   readonly biasUpdate: number;
   readonly mtpWeight: number;
+  /** Tie the output heads (main and MTP) to the token embedding (src/train/model/params.ts). Default false. */
+  readonly tieEmbeddings?: boolean;
   /** Steps between checkpoints. */
   readonly checkpointEvery: number;
 }

@@ -99,7 +99,7 @@ export async function runRecipe(o: RunOptions): Promise<RunResult> {
   const engine = new WasmEngine({ threads: o.threads });
   try {
     await engine.ready();
-    const model = new Step35Trainable(presetConfig(r.model, nVocab), engine, { init: { seed: r.seed } });
+    const model = new Step35Trainable(presetConfig(r.model, nVocab), engine, { init: { seed: r.seed }, tieEmbeddings: r.tieEmbeddings === true });
     const trainer = new Trainer(model, {
       schedule: { peak: r.lr, warmup: r.warmup, total: steps, minRatio: r.minLrRatio },
       adamw: { weightDecay: r.weightDecay },
@@ -108,7 +108,7 @@ export async function runRecipe(o: RunOptions): Promise<RunResult> {
       mtpWeight: r.mtpWeight,
       batches: batchSchedule(packed, { nSeq: r.nSeq, accum: r.accum, seed: r.seed }),
     });
-    const identity = { recipe: r.name, vocab: nVocab, examples: r.examples, T: r.T, nSeq: r.nSeq, accum: r.accum };
+    const identity = { recipe: r.name, vocab: nVocab, examples: r.examples, T: r.T, nSeq: r.nSeq, accum: r.accum, ...(r.tieEmbeddings ? { tied: true } : {}) };
     if (o.resume) {
       const extra = loadCheckpoint(ckpt, trainer) as { identity?: typeof identity; steps?: number } | null;
       if (JSON.stringify(extra?.identity) !== JSON.stringify(identity))
