@@ -95,6 +95,20 @@ describe('trainBpe', () => {
     assert.ok(s < 20, `${s.toFixed(1)} s for ${mb.toFixed(1)} MB`);
   });
 
+  it('with minDocuments, learns merges only from words that recur across texts', () => {
+    // A word found in one text only (a made-up word repeated inside it) becomes no token of its own; the
+    // words every text shares still do, and the rare word is spelled with their pieces.
+    const texts = Array.from({ length: 12 }, (_, i) => `the calculator and the python tool ${i === 3 ? 'zorblat zorblat zorblat zorblat' : ''}`);
+    const all = trainBpe(texts, { vocabSize: 400 });
+    const common = trainBpe(texts, { vocabSize: 400, minDocuments: 2 });
+    assert.ok(all.tokens.some((t) => t.includes('zorbl')), 'without the option the repeated word is merged');
+    assert.ok(!common.tokens.some((t) => t.includes('zor') || t.includes('bla')), 'with it, no merge comes from the one-text word');
+    assert.ok(common.tokens.includes('Ġcalculator') && common.tokens.includes('Ġpython'), 'shared words still merge');
+    const t = trainedTokenizer(common);
+    assert.equal(t.decode(t.encode(' zorblat calculator')), ' zorblat calculator');
+    assert.throws(() => trainBpe(texts, { vocabSize: 400, minDocuments: 0 }), /minDocuments must be a positive integer/);
+  });
+
   it('rejects bad options', () => {
     assert.throws(() => trainBpe(['abc'], { vocabSize: 100 }), /vocabSize must be an integer of at least 267/);
     assert.throws(() => trainBpe(['abc'], { vocabSize: 500, pre: 'nope' }), /unknown pre-tokenizer/);

@@ -13,6 +13,12 @@ export interface Recipe {
   readonly examples: number;
   /** Conversations the tokenizer is trained on (the first n of the corpus). */
   readonly tokenizerExamples: number;
+  /**
+   * Merges are learned only from words found in at least this many of those conversations (default 1):
+   * the task data's own words (made-up words, list items) then come out in recurring pieces instead of
+   * whole tokens that only one conversation ever uses.
+   */
+  readonly tokenizerMinDocuments?: number;
   readonly dataSeed: number;
   /** Seed of the initial weights and of the batch order. */
   readonly seed: number;

@@ -79,7 +79,7 @@ export async function runRecipe(o: RunOptions): Promise<RunResult> {
   } else {
     phase(`training a ${r.vocabSize}-token BPE on ${r.tokenizerExamples} conversations`);
     const texts = generateTasks({ split: 'train', count: r.tokenizerExamples, seed: r.dataSeed }).map((t) => renderTrainingText(t).text);
-    tokEntries = trainTokenizer(texts, r.vocabSize);
+    tokEntries = trainTokenizer(texts, r.vocabSize, r.tokenizerMinDocuments ?? 1);
     writeGGUF(tokPath, { metadata: [['general.architecture', gguf.str('step35')], ...tokEntries], tensors: [] });
   }
   const tok = Tokenizer.fromMetadata(new Metadata(new Map(tokEntries)));

@@ -3,6 +3,6 @@
 import type { GGUFEntry } from '../../gguf/values.js';
 import { tokenizerMetadata, trainBpe } from '../tokenizer/index.js';
 
-export function trainTokenizer(texts: readonly string[], vocabSize: number): [string, GGUFEntry][] {
-  return tokenizerMetadata(trainBpe(texts, { vocabSize }));
+export function trainTokenizer(texts: readonly string[], vocabSize: number, minDocuments = 1): [string, GGUFEntry][] {
+  return tokenizerMetadata(trainBpe(texts, { vocabSize, minDocuments }));
 }

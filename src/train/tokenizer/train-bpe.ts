@@ -28,6 +28,12 @@ export interface TrainBpeOptions {
   readonly pre?: string;
   /** Pairs seen fewer times than this are not merged (default 2). */
   readonly minFrequency?: number;
+  /**
+   * Learn merges only from words that occur in at least this many of the texts (default 1: every word).
+   * The other words are still tokenized with the merges learned, so they come out in pieces that recur
+   * across texts, not as whole tokens of their own.
+   */
+  readonly minDocuments?: number;
 }
 
 export interface TrainedBpe {
@@ -109,18 +115,30 @@ export function trainBpe(texts: Iterable<string>, options: TrainBpeOptions): Tra
   if (new Set(specials.map((s) => s.text)).size !== specials.length) throw new Error('special tokens must be distinct');
   const splitter = preTokenizerFor(pre);
 
-  // 1. distinct words (byte-level) and their frequencies
+  // 1. distinct words (byte-level), their frequencies and the number of texts they occur in
   const freq = new Map<string, number>();
+  const docs = new Map<string, { last: number; n: number }>();
   const specialTexts = specials.map((s) => s.text);
+  let doc = 0;
   for (const text of texts) {
+    doc++;
     for (const piece of splitSpecials(text, specialTexts)) {
       if (specialTexts.includes(piece)) continue;
       for (const w of splitter.split(wellFormed(piece))) {
         const b = byteLevel(w);
         freq.set(b, (freq.get(b) ?? 0) + 1);
+        const d = docs.get(b);
+        if (!d) docs.set(b, { last: doc, n: 1 });
+        else if (d.last !== doc) {
+          d.last = doc;
+          d.n++;
+        }
       }
     }
   }
+  const minDocuments = options.minDocuments ?? 1;
+  if (!(Number.isInteger(minDocuments) && minDocuments >= 1)) throw new RangeError(`minDocuments must be a positive integer, got ${minDocuments}`);
+  if (minDocuments > 1) for (const [w, d] of docs) if (d.n < minDocuments) freq.delete(w);
 
   // 2. symbols: ids into `tokens`; words as arrays of symbol ids
   const tokens: string[] = [...specialTexts];
