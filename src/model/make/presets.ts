@@ -90,6 +90,15 @@ export const PRESETS: Record<string, Preset> = {
     ctx: 2048, ropeBase: 10000, ropeBaseSwa: 10000, llama3Rope: false, vocab: 'spm', vocabSize: 32000,
     clampExp: 0, clampShexp: 0, tiedOutput: true,
   },
+  // A dense model whose one-sequence decode reads its weights from memory (418 MiB in F32): bench/LOAD.md
+  // measures on it what batching several sequences buys where the weights, not the arithmetic, set the pace.
+  'llama-110m': {
+    name: 'llama-110m', arch: 'llama', description: 'the stories110M shape: 768 hidden, 12 layers, 12 heads',
+    nEmbd: 768, nLayer: 12, nNextn: 0, headDim: 64, nHeadFull: 12, nHeadSwa: 12, nHeadKv: 12, window: 0,
+    nLeadingDense: 12, ffDense: 2048, nExpert: 0, nExpertUsed: 0, ffExp: 0, ffShexp: 0, expertWeightsScale: 1,
+    ctx: 2048, ropeBase: 10000, ropeBaseSwa: 10000, llama3Rope: false, vocab: 'spm', vocabSize: 32000,
+    clampExp: 0, clampShexp: 0, tiedOutput: true,
+  },
   'step35-700m': {
     ...step35Base,
     name: 'step35-700m',
