@@ -15,7 +15,7 @@ import { loadModel } from '../../src/model/load.js';
 import { Tokenizer } from '../../src/tokenizer/index.js';
 import { generateTasks, renderTrainingText, type Task } from '../../src/train/data/corpus.js';
 import { Chooser } from '../../src/train/data/random.js';
-import { engineGenerator, evaluateTask, evaluateTasks, formatReport, oracleGenerator, type TurnGenerator } from '../../src/train/eval/index.js';
+import { engineGenerator, evaluateTask, evaluateTasks, formatReport, formatTeacherForced, oracleGenerator, teacherForced, type TurnGenerator } from '../../src/train/eval/index.js';
 
 const root = new URL('../..', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'stepflash-eval-'));
@@ -148,6 +148,36 @@ describe('the engine on the tiny random model', () => {
   });
 });
 
+describe('teacher-forced scoring', () => {
+  it('ranks the trained model\'s own training conversations almost all right, the random model\'s not, and marks the misses', () => {
+    const train = generateTasks({ split: 'train', count: 12, seed: 1 });
+    const nano = loadModel(join(root, 'models/nano.gguf'), { threads: 2 });
+    const tiny = join(dir, 'tiny-tf.gguf');
+    makeModel({ preset: 'tiny', type: GGMLType.Q8_0, seed: 0, out: tiny });
+    const random = loadModel(tiny, { threads: 2 });
+    try {
+      const r = teacherForced(nano.model, Tokenizer.fromMetadata(nano.file.metadata), train, { keepFailures: 12 });
+      assert.equal(r.tasks, 12);
+      assert.ok(r.accuracy > 0.9, `trained model: ${r.correct}/${r.tokens}`);
+      const fams = Object.values(r.perFamily);
+      assert.equal(fams.reduce((a, f) => a + f.tasks, 0), 12);
+      assert.equal(fams.reduce((a, f) => a + f.tokens, 0), r.tokens);
+      assert.equal(fams.reduce((a, f) => a + f.correct, 0), r.correct);
+      assert.equal(fams.reduce((a, f) => a + f.exact, 0), r.exact);
+      assert.equal(r.failures.length, r.tasks - r.exact);
+      for (const f of r.failures) assert.equal((f.marked.match(/\[".*?"→".*?"\]/g) ?? []).length, f.misses, f.marked);
+      assert.match(formatTeacherForced(r, 'nano'), /assistant tokens ranked first \d+\/\d+/);
+      const q = teacherForced(random.model, Tokenizer.fromMetadata(random.file.metadata), train.slice(0, 3), { keepFailures: 1 });
+      assert.ok(q.accuracy < 0.2, `random model: ${q.correct}/${q.tokens}`);
+      assert.equal(q.exact, 0);
+      assert.throws(() => teacherForced(nano.model, Tokenizer.fromMetadata(nano.file.metadata), train.slice(0, 1), { contextSize: 64 }), /more than the context of 64: raise --ctx/);
+    } finally {
+      nano.close();
+      random.close();
+    }
+  });
+});
+
 describe('stepflash eval-tasks', () => {
   const cli = (args: string[]) => spawnSync(process.execPath, ['--import', 'tsx', join(root, 'src/cli/main.ts'), 'eval-tasks', ...args], { cwd: root, encoding: 'utf8', timeout: 120_000 });
 
@@ -172,5 +202,12 @@ describe('stepflash eval-tasks', () => {
     assert.match(bad.stderr, /--split must be train or heldout/);
     assert.match(cli(['--oracle', '--families', 'poetry']).stderr, /unknown family "poetry"/);
     assert.match(cli(['--oracle', '--count', '0']).stderr, /--count must be a positive integer/);
+    assert.match(cli(['--oracle', '--teacher-forced']).stderr, /cannot be combined with --oracle/);
+    const tf = cli(['--teacher-forced', '--split', 'train', '--count', '3', '--json']);
+    assert.equal(tf.status, 0, tf.stderr);
+    const tj = JSON.parse(tf.stdout);
+    assert.equal(tj.teacher_forced, true);
+    assert.equal(tj.tasks, 3);
+    assert.ok(tj.tokens > 0 && tj.correct <= tj.tokens);
   });
 });

@@ -2,7 +2,7 @@
 // agent, greedily, through stepflash's engine, chat format and parser, and report the solve rate.
 import type { Command } from 'commander';
 import { FAMILY_NAMES, generateTasks, type FamilyName, type Split } from '../../train/data/corpus.js';
-import { engineGenerator, evaluateTasks, formatReport, oracleGenerator, type EvalReport, type TurnGenerator } from '../../train/eval/index.js';
+import { engineGenerator, evaluateTasks, formatReport, formatTeacherForced, oracleGenerator, teacherForced, type EvalReport, type TurnGenerator } from '../../train/eval/index.js';
 import { openModel, type OpenModel } from '../open-model.js';
 import { progressBar } from '../progress.js';
 import { addThreadsFlag, positiveInt, threadsFrom } from '../sampling-options.js';
@@ -19,6 +19,7 @@ interface EvalFlags {
   failures: string;
   threads?: string;
   oracle?: boolean;
+  teacherForced?: boolean;
   json?: boolean;
 }
 
@@ -42,6 +43,7 @@ export function registerEvalTasks(program: Command): void {
     .option('--ctx <n>', 'context size in tokens (default: the model\'s, at most 4096)')
     .option('--failures <n>', 'failures to show', '5')
     .option('--oracle', 'replay each task\'s reference conversation instead of running a model (checks the harness; must score 100%)')
+    .option('--teacher-forced', 'instead of the agent loop, score each reference conversation token by token: the model\'s top token at every position the assistant writes, given the reference before it (shows which tokens fail)')
     .option('--json', 'print the report as one JSON object');
   addThreadsFlag(cmd).action(async (f: EvalFlags) => {
     if (f.split !== 'train' && f.split !== 'heldout') throw new Error(`--split must be train or heldout, got "${f.split}"`);
@@ -57,6 +59,25 @@ export function registerEvalTasks(program: Command): void {
     const maxTokens = positiveInt('max-tokens', f.maxTokens);
     const keepFailures = nonNegativeInt('failures', f.failures);
     const ctx = f.ctx ? positiveInt('ctx', f.ctx) : undefined;
+    if (f.teacherForced) {
+      if (f.oracle) throw new Error('--teacher-forced scores a model on the reference conversations; it cannot be combined with --oracle');
+      const m = openModel(f.model, { quiet: f.json, threads: threadsFrom(f.threads) });
+      try {
+        const bar = progressBar('tasks', '');
+        const report = teacherForced(m.model, m.tokenizer, tasks, {
+          keepFailures,
+          ...(ctx ? { contextSize: ctx } : {}),
+          onProgress: (done, total, exact) => bar.update(done, total, `exact ${exact}/${done}`),
+        });
+        bar.done();
+        const title = `${m.label}: ${tasks.length} ${f.split} tasks, seed ${f.seed}, teacher-forced`;
+        if (f.json) process.stdout.write(JSON.stringify({ model: m.path, label: m.label, random_weights: m.randomWeights, split: f.split, seed: Number(f.seed), teacher_forced: true, ...report }) + '\n');
+        else process.stdout.write(formatTeacherForced(report, title) + '\n');
+      } finally {
+        m.close();
+      }
+      return;
+    }
     let m: OpenModel | undefined;
     let gen: TurnGenerator;
     let label: string;
