@@ -54,6 +54,14 @@ const step35Base = {
   tiedOutput: false,
 };
 
+// The llama presets: dense, every layer full attention, a SentencePiece vocabulary and a tied output head.
+const llamaBase = {
+  arch: 'llama' as const,
+  nNextn: 0, window: 0, nExpert: 0, nExpertUsed: 0, ffExp: 0, ffShexp: 0, expertWeightsScale: 1,
+  ropeBase: 10000, ropeBaseSwa: 10000, llama3Rope: false, vocab: 'spm' as const, vocabSize: 32000,
+  clampExp: 0, clampShexp: 0, tiedOutput: true,
+};
+
 export const PRESETS: Record<string, Preset> = {
   'step35-test': {
     ...step35Base,
@@ -77,27 +85,21 @@ export const PRESETS: Record<string, Preset> = {
     ffDense: 2816, nExpert: 64, nExpertUsed: 8, ffExp: 256, ffShexp: 256, ctx: 4096, vocabSize: 32000,
   },
   'llama-test': {
-    name: 'llama-test', arch: 'llama', description: 'a few-MB llama for tests (SentencePiece vocabulary)',
-    nEmbd: 64, nLayer: 4, nNextn: 0, headDim: 16, nHeadFull: 4, nHeadSwa: 4, nHeadKv: 2, window: 0,
-    nLeadingDense: 4, ffDense: 192, nExpert: 0, nExpertUsed: 0, ffExp: 0, ffShexp: 0, expertWeightsScale: 1,
-    ctx: 1024, ropeBase: 10000, ropeBaseSwa: 10000, llama3Rope: false, vocab: 'spm', vocabSize: 32000,
-    clampExp: 0, clampShexp: 0, tiedOutput: true,
+    ...llamaBase,
+    name: 'llama-test', description: 'a few-MB llama for tests (SentencePiece vocabulary)',
+    nEmbd: 64, nLayer: 4, headDim: 16, nHeadFull: 4, nHeadSwa: 4, nHeadKv: 2, nLeadingDense: 4, ffDense: 192, ctx: 1024,
   },
   'llama-15m': {
-    name: 'llama-15m', arch: 'llama', description: 'the stories15M shape: 288 hidden, 6 layers, 6 heads',
-    nEmbd: 288, nLayer: 6, nNextn: 0, headDim: 48, nHeadFull: 6, nHeadSwa: 6, nHeadKv: 6, window: 0,
-    nLeadingDense: 6, ffDense: 768, nExpert: 0, nExpertUsed: 0, ffExp: 0, ffShexp: 0, expertWeightsScale: 1,
-    ctx: 2048, ropeBase: 10000, ropeBaseSwa: 10000, llama3Rope: false, vocab: 'spm', vocabSize: 32000,
-    clampExp: 0, clampShexp: 0, tiedOutput: true,
+    ...llamaBase,
+    name: 'llama-15m', description: 'the stories15M shape: 288 hidden, 6 layers, 6 heads',
+    nEmbd: 288, nLayer: 6, headDim: 48, nHeadFull: 6, nHeadSwa: 6, nHeadKv: 6, nLeadingDense: 6, ffDense: 768, ctx: 2048,
   },
   // A dense model whose one-sequence decode reads its weights from memory (418 MiB in F32): bench/LOAD.md
   // measures on it what batching several sequences buys where the weights, not the arithmetic, set the pace.
   'llama-110m': {
-    name: 'llama-110m', arch: 'llama', description: 'the stories110M shape: 768 hidden, 12 layers, 12 heads',
-    nEmbd: 768, nLayer: 12, nNextn: 0, headDim: 64, nHeadFull: 12, nHeadSwa: 12, nHeadKv: 12, window: 0,
-    nLeadingDense: 12, ffDense: 2048, nExpert: 0, nExpertUsed: 0, ffExp: 0, ffShexp: 0, expertWeightsScale: 1,
-    ctx: 2048, ropeBase: 10000, ropeBaseSwa: 10000, llama3Rope: false, vocab: 'spm', vocabSize: 32000,
-    clampExp: 0, clampShexp: 0, tiedOutput: true,
+    ...llamaBase,
+    name: 'llama-110m', description: 'the stories110M shape: 768 hidden, 12 layers, 12 heads',
+    nEmbd: 768, nLayer: 12, headDim: 64, nHeadFull: 12, nHeadSwa: 12, nHeadKv: 12, nLeadingDense: 12, ffDense: 2048, ctx: 2048,
   },
   'step35-700m': {
     ...step35Base,
