@@ -4,6 +4,7 @@
 // failed, this says which tokens the model cannot produce even with everything before them right: a word it
 // cannot copy, a digit it adds, the first word of a wrong operation.
 import { KvCache } from '../../engine/kv-cache.js';
+import { argmax } from '../../engine/sampler.js';
 import type { Step35Model } from '../../model/step35.js';
 import type { Tokenizer } from '../../tokenizer/index.js';
 import { encodeTask } from '../recipes/encode.js';
@@ -66,8 +67,7 @@ export function teacherForced(model: Step35Model, tokenizer: Tokenizer, tasks: r
     let n = 0, ok = 0, marked = '';
     for (let p = 0; p + 1 < ex.tokens.length; p++) {
       if (!ex.trained[p + 1]) continue;
-      let best = 0;
-      for (let j = 1, o = p * V; j < V; j++) if (logits[o + j]! > logits[o + best]!) best = j;
+      const best = argmax(logits.subarray(p * V, (p + 1) * V));
       const want = ex.tokens[p + 1]!;
       n++;
       if (best === want) ok++;
