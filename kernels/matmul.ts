@@ -9,6 +9,10 @@ import { dotRow16Block } from './f32-blocked';
 // ---- f32 weights -------------------------------------------------------------------------------
 //
 
+// Rows streamed into the cache at a time, and the matrix size from which they are (see matmul_f32).
+const PANEL = 16;
+const STREAM_MIN_BYTES: usize = 1 << 20;
+
 // llama.cpp multiplies f32 weights with its tinyBLAS GEMM (16 FMA lanes over the row, then
 // _mm512_reduce_add_ps) or with ggml_vec_dot_f32; both orders are reproduced, with the FMA evaluated
 // exactly in f64 and rounded once.
@@ -25,10 +29,24 @@ export function matmul_f32(w: usize, x: usize, y: usize, k: i32, rows: i32, orde
     let r = r0;
     const pairs = nt & ~1;
     if (pairs > 0) {
+      // A matrix larger than the second-level cache comes from memory. Read in four-row blocks, its first
+      // pass over each block waits on memory and the block's other passes on arithmetic, one after the
+      // other; reading a panel of rows line by line first, a plain stream that the hardware keeps many
+      // lines of in flight, brings them into the cache faster (one thread, 32000 x 768 rows: 8 tokens
+      // 15 -> 19 G multiply-adds/s, 2 tokens 7 -> 10; within 5% either way when the matrix is cached).
+      // Wasm has no prefetch instruction; the loads' values are kept so that they are not optimized away.
+      const stream = <usize>rows * rowBytes >= STREAM_MIN_BYTES;
+      let touched: i32 = 0;
       for (; r + 4 <= r1; r += 4) {
         const wr = w + <usize>r * rowBytes;
+        if (stream && ((r - r0) & (PANEL - 1)) == 0) {
+          const pe = min(r + PANEL, r1);
+          const e = w + <usize>pe * rowBytes;
+          for (let p = wr; p < e; p += 64) touched |= load<u8>(p);
+        }
         for (let t = 0; t < pairs; t += 2) dotRow16Block(wr, rowBytes, x + <usize>t * rowBytes, rowBytes, k, y, r, t, ldy, scratch);
       }
+      store<i32>(scratch, touched);
       for (let rr = r; rr < r1; rr++) {
         const wr = w + <usize>rr * rowBytes;
         for (let t = 0; t < pairs; t++) store<f32>(y + ((<usize>t * ldy + rr) << 2), dotRow16(wr, x + <usize>t * rowBytes, k));

@@ -93,6 +93,25 @@ describe('matmul', () => {
     });
   }
 
+  // From 1 MiB an f32 product of several tokens streams panels of rows into the cache before multiplying
+  // (kernels/matmul.ts); the sums must stay those of one token at a time (tinyBLAS's order either way).
+  for (const type of [GGMLType.F32, GGMLType.F16]) {
+    test(`${typeName(type)}: a matrix over 1 MiB gives each token of a batch the bits it gets alone`, () => {
+      const B = new CpuBackend();
+      const rows = 1028, cols = 512, nt = 5;
+      const { m } = randomMatrix(B, type, rows, cols, 5);
+      const X = randn(nt * cols, 6);
+      const y = B.alloc(nt * rows);
+      B.matmul(y, m, B.uploadVector(X), nt);
+      const batched = [...B.view(y)];
+      for (let t = 0; t < nt; t++) {
+        const one = B.alloc(rows);
+        B.matmul(one, m, B.uploadVector(X.slice(t * cols, (t + 1) * cols)), 1);
+        assert.deepEqual(batched.slice(t * rows, (t + 1) * rows), [...B.view(one)], `token ${t}`);
+      }
+    });
+  }
+
   for (const type of [GGMLType.F32, GGMLType.F16, GGMLType.Q8_0, GGMLType.Q4_0, GGMLType.Q4_K, GGMLType.Q6_K]) {
     test(`${typeName(type)}: a product over chosen rows of an input equals one over a gathered copy, bit for bit`, () => {
       const B = new CpuBackend();
