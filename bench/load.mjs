@@ -101,8 +101,11 @@ function rssMiB(pid) {
 const PROMPTS = ['Tell me a story about a lighthouse.', 'List some prime numbers.', 'What is the capital of France?', 'Write a haiku about rain.',
   'Explain how a bicycle works.', 'Give me three names for a cat.', 'Count from one to ten.', 'Describe the sea at night.'];
 
-/** One streamed chat completion; returns its completion tokens, or throws with what went wrong. */
-async function oneRequest(url, i, signal) {
+/**
+ * One streamed chat completion; returns its completion tokens and how many of its text deltas arrived by
+ * `deadline`, or throws with what went wrong.
+ */
+async function oneRequest(url, i, signal, deadline = Infinity) {
   const body = {
     model: 'default',
     stream: true,
@@ -115,7 +118,7 @@ async function oneRequest(url, i, signal) {
   const res = await fetch(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal });
   if (!res.ok) throw new Error(`HTTP ${res.status}: ${(await res.text()).slice(0, 200)}`);
   const decoder = new TextDecoder();
-  let buf = '', done = false, tokens = -1, deltas = 0, firstAt = 0;
+  let buf = '', done = false, tokens = -1, deltas = 0, deltasByDeadline = 0, firstAt = 0;
   for await (const chunk of res.body) {
     buf += decoder.decode(chunk, { stream: true });
     let nl;
@@ -135,14 +138,16 @@ async function oneRequest(url, i, signal) {
         const d = j.choices?.[0]?.delta;
         if (d && (d.content || d.reasoning_content)) {
           deltas++;
-          if (!firstAt) firstAt = performance.now();
+          const now = performance.now();
+          if (now <= deadline) deltasByDeadline++;
+          if (!firstAt) firstAt = now;
         }
       }
     }
   }
   if (!done) throw new Error('stream ended without [DONE]');
   if (tokens < 0) throw new Error('no usage in the stream');
-  return { tokens, deltas, firstAt };
+  return { tokens, deltas, deltasByDeadline, firstAt };
 }
 
 async function runClients(url, deadline) {
@@ -154,11 +159,13 @@ async function runClients(url, deadline) {
       const i = counter++;
       const t0 = performance.now();
       try {
-        const r = await oneRequest(url, i, controller.signal);
-        // Only requests that finished within the window count, so the rate is not inflated by the tail.
+        const r = await oneRequest(url, i, controller.signal, deadline);
+        // Tokens count by when they streamed: a request still running at the deadline adds the share of its
+        // tokens that arrived in the window (counting only requests finished in it would drop up to a whole
+        // round of --parallel requests at the end, a bias against batching that grows with --max-tokens).
+        if (r.deltas > 0) stats.tokens += (r.tokens * r.deltasByDeadline) / r.deltas;
         if (performance.now() <= deadline) {
           stats.requests++;
-          stats.tokens += r.tokens;
           if (r.firstAt) stats.ttft.push(r.firstAt - t0);
         }
       } catch (e) {
@@ -216,7 +223,7 @@ async function measure(kind, parallel) {
       clients: CLIENTS,
       seconds: Math.min(elapsed, DURATION),
       requests: stats.requests,
-      completionTokens: stats.tokens,
+      completionTokens: Math.round(stats.tokens),
       tokensPerSecond: stats.tokens / DURATION,
       errors: stats.errors,
       errorSamples: stats.errorSamples,
@@ -277,6 +284,9 @@ Model: \`${path.relative(root, opt.model)}\` (${report.modelMiB} MiB). ${CLIENTS
 | server | parallel | requests done | completion tokens | tokens/s | errors | median TTFT ms | busy slots / queued after | RSS MiB start / 2nd-quarter max / 2nd-half max |
 |---|---:|---:|---:|---:|---:|---:|---|---|
 ${results.map(row).join('\n')}
+
+*Requests done* finished within the window; *completion tokens* streamed within it (a request still running at the
+end adds the share of its tokens that arrived in time), and tokens/s is that over the ${DURATION} s.
 
 - Aggregate tokens/s with \`--parallel ${hi}\` over \`--parallel ${lo}\`: **${scaling.toFixed(2)}x** (target ≥ 3x: ${scaling >= 3 ? 'PASS' : 'MISS'}).
 - Errors: ${checks.noErrors ? 'none' : 'SOME (see JSON)'}. Leaked slots after the run: ${checks.noLeakedSlots ? 'none' : 'SOME'}. Memory flat (2nd-half peak within 5% or 16 MiB of the 2nd quarter's): ${checks.flatMemory ? 'yes' : 'NO'}.
