@@ -107,6 +107,17 @@ describe('stepflash CLI', () => {
     assert.match(cli(['bench', '-m', model, '-p', '-3']).err, /--prompt must be/);
   });
 
+  test('bench --depth starts every run from a filled cache (sliding windows restored from a checkpoint)', () => {
+    const r = cli(['bench', '-m', model, '-p', '8', '-n', '4', '-d', '600', '-r', '2', '--threads', '2', '--json']);
+    assert.equal(r.code, 0, r.err);
+    const j = JSON.parse(r.out);
+    assert.equal(j.depth, 600);
+    assert.ok(j.prefill.runs.length === 2 && j.decode.runs.length === 2);
+    assert.ok(j.prefill.tokens_per_second > 0 && j.decode.tokens_per_second > 0);
+    assert.match(cli(['bench', '-m', model, '-d', '9999999']).err, /--depth 9999999 with these tests needs 10000511 positions; the model's context is \d+/);
+    assert.match(cli(['bench', '-m', model, '-d', 'x']).err, /--depth must be/);
+  });
+
   test('chat reads turns from standard input', () => {
     const r = cli(['chat', '-m', model, '-n', '4', '--seed', '1'], 'first question\nsecond question\n');
     assert.equal(r.code, 0, r.err);

@@ -19,6 +19,7 @@ interface BenchFlags extends DraftFlags {
   threads?: string;
   prompt: string;
   nGen: string;
+  depth: string;
   reps: string;
   json?: boolean;
 }
@@ -57,6 +58,7 @@ export function registerBench(program: Command): void {
     .option('-t, --threads <n>', 'threads (default: the machine\'s cores)')
     .option('-p, --prompt <n>', 'prompt tokens for the prefill test (0 = skip)', '512')
     .option('-n, --n-gen <n>', 'tokens for the decode test (0 = skip)', '128')
+    .option('-d, --depth <n>', 'tokens already in the cache when each prefill and decode run starts (as llama-bench -d)', '0')
     .option('-r, --reps <n>', 'repetitions; medians are reported', '3')
     .option('--json', 'print one JSON object')
     .option('--draft-prompts <n>', 'with --draft: held-out task prompts the generation test decodes from', '4');
@@ -65,6 +67,8 @@ export function registerBench(program: Command): void {
       const p = Number(f.prompt), n = Number(f.nGen);
       if (!Number.isInteger(p) || p < 0) throw new Error(`--prompt must be a non-negative integer, got ${f.prompt}`);
       if (!Number.isInteger(n) || n < 0) throw new Error(`--n-gen must be a non-negative integer, got ${f.nGen}`);
+      const depth = Number(f.depth);
+      if (!Number.isInteger(depth) || depth < 0) throw new Error(`--depth must be a non-negative integer, got ${f.depth}`);
       const reps = positiveInt('reps', f.reps);
       const draft = draftFrom(f);
       const cacheTypes = cacheTypesFrom(f);
@@ -79,7 +83,9 @@ export function registerBench(program: Command): void {
         const { model } = lm;
         const cfg = model.config;
         const rssLoaded = process.memoryUsage().rss;
-        const ctx = Math.max(p, n, 1) + 1;
+        const needed = depth + Math.max(p, n, 1);
+        if (needed > cfg.nCtxTrain) throw new Error(`--depth ${depth} with these tests needs ${needed} positions; the model's context is ${cfg.nCtxTrain}`);
+        const ctx = needed + 1;
         const tokens = (count: number, seed: number) => Array.from({ length: count }, (_, i) => 16 + ((i * 7919 + seed * 104729) % (cfg.nVocab - 16)));
 
         const prefillRuns: number[] = [];
@@ -90,16 +96,23 @@ export function registerBench(program: Command): void {
         const kv = new KvCache(backend, cfg, ctx, model.maxBatch, cacheTypes);
         const kvPrefill = p > 0 ? kv : null;
         const kvDecode = n > 0 ? kv : null;
+        // --depth: the cache is filled once; every run starts from it (a checkpoint keeps the sliding layers'
+        // windows as they were at the depth, so that truncating back restores them).
+        if (depth > 0) {
+          const fill = tokens(depth, 5);
+          for (let i = 0; i < depth; i += model.maxBatch) model.forward(fill.slice(i, i + model.maxBatch), kv, { logits: 'last' });
+          kv.checkpoint();
+        }
         const prefillOnce = (seed: number): number => {
           const kv = kvPrefill!;
-          kv.truncate(0);
+          kv.truncate(depth);
           const t0 = performance.now();
           model.forward(tokens(p, seed), kv, { logits: 'last' });
           return (p * 1000) / (performance.now() - t0);
         };
         const decodeOnce = (seed: number): number => {
           const kv = kvDecode!;
-          kv.truncate(0);
+          kv.truncate(depth);
           const ids = tokens(n, seed);
           const t0 = performance.now();
           for (const id of ids) model.forward([id], kv, { logits: 'last' });
@@ -152,6 +165,7 @@ export function registerBench(program: Command): void {
           kernels: kernelBuild(),
           cache_type_k: cacheTypes.k,
           cache_type_v: cacheTypes.v,
+          depth,
           prefill: p > 0 ? { tokens: p, tokens_per_second: median(prefillRuns), runs: prefillRuns } : null,
           decode: n > 0 ? { tokens: n, tokens_per_second: decode, runs: decodeRuns, warmup_tokens: warmup.tokens, warmup_tokens_per_second: (warmup.tokens * 1000) / warmup.ms } : null,
           bytes_per_token: Math.round(perToken),
@@ -164,10 +178,11 @@ export function registerBench(program: Command): void {
           return;
         }
         const gb = (x: number) => `${(x / 1e9).toFixed(1)} GB`;
+        const at = depth > 0 ? ` @ d${depth}` : '';
         const lines = [
           `${path} on ${backend.threads} thread(s), ${result.kernels} kernels: ${(lm.file.fileSize / 2 ** 20).toFixed(1)} MiB, loaded in ${result.load_ms} ms, peak RSS ${(rssPeak / 2 ** 20).toFixed(0)} MiB (${result.rss_peak_to_file.toFixed(2)}x the file)`,
-          p > 0 ? `prefill pp${p}: ${result.prefill!.tokens_per_second.toFixed(1)} tokens/s` : '',
-          n > 0 ? `decode tg${n}: ${decode.toFixed(1)} tokens/s (after a warm-up of ${warmup.tokens} tokens at ${((warmup.tokens * 1000) / warmup.ms).toFixed(1)} tokens/s)` : '',
+          p > 0 ? `prefill pp${p}${at}: ${result.prefill!.tokens_per_second.toFixed(1)} tokens/s` : '',
+          n > 0 ? `decode tg${n}${at}: ${decode.toFixed(1)} tokens/s (after a warm-up of ${warmup.tokens} tokens at ${((warmup.tokens * 1000) / warmup.ms).toFixed(1)} tokens/s)` : '',
           `weights read per decoded token: ${(perToken / 2 ** 20).toFixed(1)} MiB; measured read bandwidth ${gb(bw)}/s` +
             (result.bandwidth_fraction !== null ? `; decode reaches ${(result.bandwidth_fraction * 100).toFixed(0)}% of it` : ''),
           ...draftLines,
