@@ -9,5 +9,5 @@ export { rms_norm, rope, attention, v_expf, read_sum, swiglu, weighted_row_sum, 
 export { fma_probe } from './probe';
 export { tr_matmul_nt, tr_transpose, tr_attn_fwd, tr_attn_bwd, tr_swiglu_fwd, tr_swiglu_bwd, tr_xent_fwd, tr_xent_bwd } from './train';
 export { tr_zero, tr_add, tr_rmsnorm_fwd, tr_rmsnorm_bwd, tr_rmsnorm_dw, tr_rope, tr_gate_fwd, tr_gate_bwd } from './train';
-export { kv_store, attention_kv } from './kv';
+export { kv_store, kv_widen, attention_kv } from './kv';
 export { matmul_q8_0x4 } from './q8_0x4';

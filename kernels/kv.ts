@@ -95,6 +95,20 @@ export function kv_store(src: usize, dst: usize, nRows: i32, n: i32, type: i32):
   }
 }
 
+/**
+ * Widens the cache rows of positions p0..p1 (ring slot p % cap, rows of n values of `type`) to f32 rows at
+ * dst, position p at slot p % capDst: an f32 cache of those positions, for attention() to read.
+ */
+export function kv_widen(src: usize, type: i32, n: i32, cap: i32, p0: i32, p1: i32, dst: usize, capDst: i32): void {
+  const rb = rowBytes(type, n);
+  const db = <usize>n << 2;
+  for (let p = p0; p <= p1; p++) {
+    const from = src + <usize>(p % cap) * rb, to = dst + <usize>(p % capDst) * db;
+    if (type == 0) memory.copy(to, from, db);
+    else load_row(from, type, n, to);
+  }
+}
+
 /** quantize_row_q8_0 of n values into int8 quants at qs and f32 (f16-rounded) block scales at d. */
 @inline function quantize_q8_0_row(x: usize, n: i32, qs: usize, d: usize): void {
   for (let b = 0; b < n >> 5; b++) quantizeBlockQ8_0(x + (<usize>b << 7), qs + (<usize>b << 5), d + (<usize>b << 2));

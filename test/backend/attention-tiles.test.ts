@@ -111,3 +111,46 @@ describe('attention tiles over f16, bf16 and q8_0 caches', () => {
     }
   }
 });
+
+// For many query rows over an f16 or bf16 cache (or a q8_0 value cache) the backend widens the positions a
+// call sees to f32 once (kv_widen, into a ring of just those positions) and runs the f32 kernel: it must give
+// attention_kv's bits.
+describe('attention over widened f16, bf16 and q8_0 caches', () => {
+  const TYPE = { f32: 0, f16: 1, bf16: 2, q8_0: 3 } as const;
+  const WK = 24 << 20, WV = 28 << 20;
+  for (const [nHead, nKv, hd] of [[6, 6, 48], [4, 2, 32], [8, 2, 128], [12, 4, 36], [3, 3, 4]] as const) {
+    for (const [tk, tv] of [['f16', 'f16'], ['bf16', 'bf16'], ['f16', 'q8_0'], ['f32', 'f16']] as const) {
+      if ((tv === 'q8_0' && hd % 32 !== 0)) continue;
+      test(`${nHead} query heads over ${nKv} KV heads of ${hd}, ${tk} keys and ${tv} values`, () => {
+        const rng = new Rng(nHead * 31 + hd * 7 + tk.length + tv.length * 3);
+        const row = nKv * hd;
+        for (const [nt, pos0, window, first, cap] of [[1, 0, 0, 0, 64], [1, 200, 0, 0, 256], [16, 40, 0, 0, 64], [17, 3, 7, 0, 40], [9, 120, 32, 0, 48], [12, 20, 0, 11, 64]]) {
+          const a = new Float32Array(nt * nHead * hd), kv = new Float32Array(cap * row);
+          rng.fillNormal(a, 2);
+          f32.set(a, Q / 4);
+          rng.fillNormal(kv, 1.5);
+          f32.set(kv, SCRATCH / 4);
+          k.kv_store(SCRATCH, KC, cap, row, TYPE[tk]);
+          rng.fillNormal(kv, 1);
+          f32.set(kv, SCRATCH / 4);
+          k.kv_store(SCRATCH, VC, cap, row, TYPE[tv]);
+          const scale = Math.fround(1 / Math.sqrt(hd));
+          const n = nt * nHead * hd;
+          const { gs, tb, rows } = attentionTiles(nHead, nKv, nt);
+          f32.fill(NaN, OUT / 4, OUT / 4 + n);
+          k.attention_kv(Q, KC, VC, OUT, nt, pos0, nHead, nKv, hd, cap, window, scale, first, TYPE[tk] | (TYPE[tv] << 4) | (gs << 8) | (tb << 16), 0, Math.ceil(nt / tb) * nKv * (nHead / nKv / gs), SCRATCH);
+          const want = u32.slice(OUT / 4, OUT / 4 + n);
+          // the backend's widening: the positions the call sees, position p at slot p % count
+          const lo = Math.max(window > 0 ? pos0 - window + 1 : 0, 0, first), hi = pos0 + nt - 1, count = hi - lo + 1;
+          k.kv_widen(KC, TYPE[tk], row, cap, lo, hi, WK, count);
+          k.kv_widen(VC, TYPE[tv], row, cap, lo, hi, WV, count);
+          f32.fill(NaN, OUT / 4, OUT / 4 + n);
+          k.attention(Q, WK, WV, OUT, nt, pos0, nHead, nKv, hd, count, window, scale, first, gs, tb, 0, rows > 0 ? Math.ceil(nt / tb) * nKv * (nHead / nKv / gs) : 0, SCRATCH);
+          const got = u32.slice(OUT / 4, OUT / 4 + n);
+          const at = got.findIndex((v, i) => v !== want[i]);
+          assert.equal(at, -1, `nt ${nt} pos0 ${pos0} window ${window} first ${first}: value ${at} differs (${new Float32Array(got.buffer)[at]} vs ${new Float32Array(want.buffer)[at]})`);
+        }
+      });
+    }
+  }
+});

@@ -33,6 +33,7 @@ export interface KernelExports {
   weighted_row_sum(y: number, src: number, idx: number, w: number, nt: number, k: number, dim: number, extra: number): void;
   // Key/value caches in f16, bf16 and q8_0 (kernels/kv.ts).
   kv_store(src: number, dst: number, nRows: number, n: number, type: number): void;
+  kv_widen(src: number, type: number, n: number, cap: number, p0: number, p1: number, dst: number, capDst: number): void;
   attention_kv(q: number, kc: number, vc: number, o: number, nt: number, pos0: number, nHead: number, nKv: number, hd: number, cap: number, window: number, scale: number, first: number, layout: number, r0: number, r1: number, scratch: number): void;
   // Training (kernels/train.ts).
   tr_matmul_nt(a: number, b: number, c: number, n: number, k: number, lda: number, ldb: number, ldc: number, accumulate: number, r0: number, r1: number): void;
