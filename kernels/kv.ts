@@ -132,6 +132,37 @@ export function kv_widen(src: usize, type: i32, n: i32, cap: i32, p0: i32, p1: i
 }
 
 /**
+ * dot_q8_0 from the relaxed int8 dot, for the relaxed build: the same four-value lane sums (the query split
+ * as qp - qm, both 7-bit, since one operand of the relaxed dot must be; pair sums fit in i16 and so does their
+ * difference), each block added as one fused multiply-add of its scale product, the same lane reduction.
+ */
+@inline function dot_q8_0_relaxed(k: usize, qp: usize, qm: usize, qd: usize, nb: i32): f32 {
+  let alo = f32x4.splat(0), ahi = f32x4.splat(0);
+  for (let b = 0; b < nb; b++) {
+    const blk = k + <usize>b * 34;
+    const o = <usize>b << 5;
+    const d = f32x4.splat(f16_bits_to_f32(<u32>load<u16>(blk)) * load<f32>(qd + (<usize>b << 2)));
+    const w0 = v128.load(blk + 2), w1 = v128.load(blk + 18);
+    const lo = i32x4.extadd_pairwise_i16x8_s(i16x8.sub(i16x8.relaxed_dot_i8x16_i7x16_s(w0, v128.load(qp + o)), i16x8.relaxed_dot_i8x16_i7x16_s(w0, v128.load(qm + o))));
+    const hi = i32x4.extadd_pairwise_i16x8_s(i16x8.sub(i16x8.relaxed_dot_i8x16_i7x16_s(w1, v128.load(qp + o, 16)), i16x8.relaxed_dot_i8x16_i7x16_s(w1, v128.load(qm + o, 16))));
+    alo = f32x4.relaxed_madd(d, f32x4.convert_i32x4_s(lo), alo);
+    ahi = f32x4.relaxed_madd(d, f32x4.convert_i32x4_s(hi), ahi);
+  }
+  const sum = f32x4.add(alo, ahi);
+  return (f32x4.extract_lane(sum, 0) + f32x4.extract_lane(sum, 2)) + (f32x4.extract_lane(sum, 1) + f32x4.extract_lane(sum, 3));
+}
+
+/** Splits n int8 values at q into their positive parts at qp and their negated negative parts at qm. */
+@inline function split_q8(q: usize, n: i32, qp: usize, qm: usize): void {
+  const zero = i8x16.splat(0);
+  for (let i = 0; i < n; i += 16) {
+    const v = v128.load(q + <usize>i);
+    v128.store(qp + <usize>i, i8x16.max_s(v, zero));
+    v128.store(qm + <usize>i, i8x16.max_s(i8x16.neg(v), zero));
+  }
+}
+
+/**
  * attention() of kernels/ops.ts over caches of any type: the same visibility rules, score order, softmax
  * and 16-lane value sums per query head, so an f32 cache gives exactly what attention() gives. Each unit
  * is a tile of tb consecutive tokens by gs query heads sharing one KV head (a subgroup): every key and
@@ -140,7 +171,7 @@ export function kv_widen(src: usize, type: i32, n: i32, cap: i32, p0: i32, p1: i
  * every row comes out as computed alone. layout = typeK | typeV << 4 | gs << 8 | tb << 16. A q8_0 key cache is not converted: as
  * in llama.cpp's flash attention, each query head is rounded to q8_0 once and every score is the integer
  * block dot of ggml_vec_dot_q8_0_q8_0, in its order. Units r0..r1 run over ceil(nt / tb) * nKv *
- * (nHead / nKv / gs) tiles. Scratch needs 64 + 2*hd + rows * (cells + 17*hd + 5) floats, rows = tb*gs and
+ * (nHead / nKv / gs) tiles. Scratch needs 64 + 2*hd + rows * (cells + 18*hd + 5) floats, rows = tb*gs and
  * cells = the most keys a tile sees plus 31.
  */
 export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, pos0: i32, nHead: i32, nKv: i32, hd: i32, cap: i32, window: i32, scale: f32, first: i32, layout: i32, r0: i32, r1: i32, scratch: usize): void {
@@ -163,7 +194,8 @@ export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, 
   const nb = hd >> 5;
   const qq = stats + (<usize>(R << 1) << 2); // q8_0 queries: R rows of hd int8, then their block scales
   const qd = qq + <usize>R * hd;
-  const bounds = qd + ((<usize>R * nb) << 2); // per row: first and last visible position
+  const qsplit = qd + ((<usize>R * nb) << 2); // relaxed build: per row, the query's positive then negated negative parts
+  const bounds = qsplit + ((<usize>R * hd) << 1); // per row: first and last visible position
   const qRows = bounds + ((<usize>R) << 3);
   const perRow = qRows + ((<usize>R) << 2);
   // Units run over the tiles zigzag (first, last, second, second to last, ...): with causal masking a
@@ -196,6 +228,7 @@ export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, 
       for (let g = 0; g < G; g++) {
         const qh = q + load<u32>(qRows + (<usize>g << 2));
         quantize_q8_0_row(qh, hd, qq + <usize>g * hd, qd + ((<usize>(g * nb)) << 2));
+        if (ASC_FEATURE_RELAXED_SIMD) split_q8(qq + <usize>g * hd, hd, qsplit + ((<usize>g * hd) << 1), qsplit + ((<usize>g * hd) << 1) + <usize>hd);
       }
     }
     for (let j = base; j < (nChunks << 4) + base; j++) {
@@ -212,7 +245,14 @@ export function attention_kv(q: usize, kc: usize, vc: usize, o: usize, nt: i32, 
         let s: f32 = -Infinity;
         if (any && j <= load<i32>(bounds + (<usize>g << 3) + 4) && j >= load<i32>(bounds + (<usize>g << 3))) {
           const qh = q + load<u32>(qRows + (<usize>g << 2));
-          s = (typeK == 3 ? dot_q8_0(kp, qq + <usize>g * hd, qd + ((<usize>(g * nb)) << 2), nb) : vec_dot_f32(kp, qh, hd)) * scale;
+          if (typeK == 3) {
+            const qdg = qd + ((<usize>(g * nb)) << 2);
+            const qs = qsplit + ((<usize>g * hd) << 1);
+            s = ASC_FEATURE_RELAXED_SIMD ? dot_q8_0_relaxed(kp, qs, qs + <usize>hd, qdg, nb) : dot_q8_0(kp, qq + <usize>g * hd, qdg, nb);
+          } else {
+            s = vec_dot_f32(kp, qh, hd);
+          }
+          s *= scale;
           const mp = stats + (<usize>g << 2);
           if (s > load<f32>(mp)) store<f32>(mp, s);
         }

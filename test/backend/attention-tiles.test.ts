@@ -5,7 +5,8 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { attentionTiles } from '../../src/backend/cpu/cpu-backend.js';
-import { instantiateKernels } from '../../src/backend/cpu/kernels.js';
+import { readFileSync } from 'node:fs';
+import { instantiateKernelModule, instantiateKernels, kernelBuild, kernelPath } from '../../src/backend/cpu/kernels.js';
 import { Rng } from '../../src/model/make/rng.js';
 
 const memory = new WebAssembly.Memory({ initial: 1024, maximum: 4096, shared: true });
@@ -153,4 +154,43 @@ describe('attention over widened f16, bf16 and q8_0 caches', () => {
       });
     }
   }
+});
+
+// A q8_0 key cache's scores are integer block dots; the relaxed build takes them from the relaxed int8 dot
+// (the query split in two 7-bit halves) and a fused multiply-add, the plain build from exact i16 products and
+// an f64 multiply-add rounded once: the same numbers.
+describe('q8_0 keys: the relaxed and the plain kernel builds agree bit for bit', () => {
+  test('scores, softmax and value sums over q8_0 keys and f16/q8_0 values', (t) => {
+    if (kernelBuild() !== 'relaxed') return t.skip('this runtime runs the plain build only');
+    const mem2 = new WebAssembly.Memory({ initial: 1024, maximum: 4096, shared: true });
+    const plain = instantiateKernelModule(new WebAssembly.Module(readFileSync(kernelPath('simd'))), mem2);
+    const relaxed = instantiateKernelModule(new WebAssembly.Module(readFileSync(kernelPath('relaxed'))), memory);
+    const g32 = new Float32Array(mem2.buffer), g8 = new Uint8Array(mem2.buffer), m8 = new Uint8Array(memory.buffer);
+    const rng = new Rng(77);
+    for (const [nHead, nKv, hd, tv] of [[8, 2, 128, 1], [4, 2, 32, 3], [6, 6, 64, 1]] as const) {
+      for (const [nt, pos0, window, cap] of [[1, 300, 0, 512], [7, 40, 0, 64], [9, 120, 32, 48]]) {
+        const row = nKv * hd;
+        const a = new Float32Array(nt * nHead * hd), kv = new Float32Array(cap * row);
+        rng.fillNormal(a, 2);
+        f32.set(a, Q / 4);
+        rng.fillNormal(kv, 1.5);
+        f32.set(kv, SCRATCH / 4);
+        relaxed.kv_store(SCRATCH, KC, cap, row, 3);
+        rng.fillNormal(kv, 1);
+        f32.set(kv, SCRATCH / 4);
+        relaxed.kv_store(SCRATCH, VC, cap, row, tv);
+        g8.set(m8.subarray(0, SCRATCH));
+        const n = nt * nHead * hd;
+        const { gs, tb } = attentionTiles(nHead, nKv, nt);
+        const units = Math.ceil(nt / tb) * nKv * (nHead / nKv / gs);
+        const layout = 3 | (tv << 4) | (gs << 8) | (tb << 16), scale = Math.fround(1 / Math.sqrt(hd));
+        relaxed.attention_kv(Q, KC, VC, OUT, nt, pos0, nHead, nKv, hd, cap, window, scale, 0, layout, 0, units, SCRATCH);
+        plain.attention_kv(Q, KC, VC, OUT, nt, pos0, nHead, nKv, hd, cap, window, scale, 0, layout, 0, units, SCRATCH);
+        const want = new Uint32Array(g32.buffer, OUT, n), got = u32.subarray(OUT / 4, OUT / 4 + n);
+        const at = got.findIndex((v, i) => v !== want[i]);
+        assert.equal(at, -1, `${nHead}/${nKv}x${hd}, nt ${nt} pos0 ${pos0} window ${window}: value ${at} differs`);
+        assert.ok(Number.isFinite(new Float32Array(got.buffer, got.byteOffset, n)[n - 1]!));
+      }
+    }
+  });
 });

@@ -422,7 +422,7 @@ export class CpuBackend implements Backend {
       let tb = Math.max(1, Math.floor(4 / gs));
       const tiles = (n: number) => jobs.reduce((a, j) => a + Math.ceil(j.nt / n), 0) * nKv * (group / gs);
       while (tb > 1 && tiles(tb) < this.threads) tb--;
-      this.ensureScratch((64 + 2 * headDim + tb * gs * (maxKeys + tb + 32 + 17 * headDim + 5)) * 4);
+      this.ensureScratch((64 + 2 * headDim + tb * gs * (maxKeys + tb + 32 + 18 * headDim + 5)) * 4);
       this.getPool().run(jobs.map((j) => {
         const at = place(j);
         return {
