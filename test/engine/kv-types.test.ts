@@ -161,6 +161,36 @@ describe('KV cache storage formats', () => {
     }
   });
 
+  test('a batch mixing prompts (widened to f32 first) and single tokens (read in place) gives each sequence its own bits', () => {
+    // A sequence with two or more query tokens over an f16/bf16 cache is widened to f32 for the call; one
+    // token is not. In one call both then go through attention_kv, which must give each what it gets alone.
+    const rng = new Rng(21);
+    const hd = 32, nKv = 2, nHead = 4, cap = 40, kRow = nKv * hd;
+    for (const [typeK, typeV] of [['f16', 'f16'], ['bf16', 'q8_0']] as const) {
+      const seqs = [{ nt: 6, pos0: 30 }, { nt: 1, pos0: 33 }, { nt: 3, pos0: 12 }].map(({ nt, pos0 }) => {
+        const kCache = B.alloc(Math.ceil((cap * kvRowBytes(typeK, kRow)) / 4)), vCache = B.alloc(Math.ceil((cap * kvRowBytes(typeV, kRow)) / 4));
+        const row = B.alloc(kRow);
+        for (let p = 0; p < pos0 + nt; p++) {
+          B.view(row).set(Float32Array.from({ length: kRow }, () => (rng.next() - 0.5) * 4));
+          B.kvWrite(kCache, typeK, p % cap, kRow, row, 1);
+          B.view(row).set(Float32Array.from({ length: kRow }, () => (rng.next() - 0.5) * 4));
+          B.kvWrite(vCache, typeV, p % cap, kRow, row, 1);
+        }
+        const q = B.alloc(nt * nHead * hd);
+        B.view(q).set(Float32Array.from({ length: nt * nHead * hd }, () => rng.next() - 0.5));
+        return { o: B.alloc(nt * nHead * hd), q, kCache, vCache, nt, pos0, cap, typeK, typeV };
+      });
+      for (const window of [0, 16]) {
+        const alone = seqs.map((j) => {
+          B.attentions([j], nHead, nKv, hd, window, 0.17);
+          return [...B.view(j.o)].map((x) => x.toString());
+        });
+        B.attentions(seqs, nHead, nKv, hd, window, 0.17);
+        seqs.forEach((j, i) => assert.deepEqual([...B.view(j.o)].map((x) => x.toString()), alone[i], `${typeK}/${typeV} window ${window}, sequence ${i}`));
+      }
+    }
+  });
+
   test('values exact in bf16/f16 give bit-identical attention to the f32 kernel, for any head grouping and thread count', async () => {
     // attention_kv converts each cache row once for a subgroup of the query heads sharing it; the
     // subgroup size depends on the thread count. None of that may change a bit of the result.

@@ -31,7 +31,7 @@ export function attentionTiles(nHead: number, nKv: number, nt: number): { gs: nu
 }
 /** Cache type codes of kernels/kv.ts. */
 const KV_TYPE_CODE: Record<KvCacheType, number> = { f32: 0, f16: 1, bf16: 2, q8_0: 3 };
-/** Query tokens of a sequence from which attention widens its f16/bf16 caches to f32 first, and the most it widens. */
+/** Query tokens of a sequence from which attention widens its f16/bf16 caches to f32 first, and the most one call widens. */
 const WIDEN_MIN_TOKENS = 2;
 const WIDEN_MAX_BYTES = 32 << 20;
 
@@ -381,7 +381,9 @@ export class CpuBackend implements Backend {
   }
 
   attentions(jobsIn: readonly AttentionJob[], nHead: number, nKv: number, headDim: number, window: number, scale: number): void {
-    const jobs = jobsIn.map((j) => this.widenedForAttention(j, nKv * headDim, window));
+    // Widened copies share one budget per call (a batch of sequences verifying drafts would each take one).
+    const budget = { bytes: WIDEN_MAX_BYTES };
+    const jobs = jobsIn.map((j) => this.widenedForAttention(j, nKv * headDim, window, budget));
     let maxKeys = 0, work = 0;
     const tokens = jobs.reduce((a, j) => a + j.nt, 0);
     for (const j of jobs) {
@@ -461,13 +463,14 @@ export class CpuBackend implements Backend {
    * as a dot of its own: a 512-token prompt over 1,536 positions of an f16 cache ran at a third of the f32
    * cache's speed. A q8_0 key cache stays: its scores are integer block dots, as in llama.cpp.
    */
-  private widenedForAttention(j: AttentionJob, rowLen: number, window: number): AttentionJob {
+  private widenedForAttention(j: AttentionJob, rowLen: number, window: number, budget: { bytes: number }): AttentionJob {
     const typeK = j.typeK ?? 'f32', typeV = j.typeV ?? 'f32';
     if (typeK === 'q8_0' || (typeK === 'f32' && typeV === 'f32') || j.nt < WIDEN_MIN_TOKENS) return j;
     const lo = Math.max(window > 0 ? j.pos0 - window + 1 : 0, 0, j.first ?? 0);
     const hi = j.pos0 + j.nt - 1;
     const n = hi - lo + 1;
-    if (n * rowLen * 8 > WIDEN_MAX_BYTES) return j;
+    if (n * rowLen * 8 > budget.bytes) return j;
+    budget.bytes -= n * rowLen * 8;
     const sh = this.shards[j.kCache.mem ?? 0]!;
     const wide = (c: Tensor, type: KvCacheType): Tensor => {
       const ptr = sh.mem.tempBytes(n * rowLen * 4);
